@@ -18,8 +18,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import solutions as S  # noqa: E402
 from _common import median_ms, time_calls, write_results  # noqa: E402
+
+import solutions as S  # noqa: E402
 
 N, T, D, H = 32, 50, 128, 128
 

@@ -10,7 +10,7 @@ that is right agrees to a relative error of about 1e-8 or better.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
