@@ -1,0 +1,146 @@
+"""Hidden tests of assignment 02_bptt: gradient clipping and a truncated-BPTT training loop."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import solutions as S
+
+try:
+    from solutions import tbptt_train
+except ImportError:             # older layout: not re-exported at the top level
+    from solutions.tbptt import tbptt_train
+from autograder.specs import Func, Gen, Mistake, standard_cases
+
+SEED = 604_991_802
+
+
+def _random_dims(rng: np.random.Generator) -> dict[str, int]:
+    return {"N": int(rng.integers(1, 4)), "S": int(rng.integers(6, 14)), "T": int(rng.integers(2, 5)),
+            "H": int(rng.integers(2, 6)), "V": int(rng.integers(3, 7)), "D": int(rng.integers(2, 5))}
+
+
+CASES = standard_cases(SEED, _random_dims,
+                       fixed={"N": 2, "S": 11, "T": 4, "H": 3, "V": 5, "D": 3},
+                       edge={"N": 1, "S": 2, "T": 1, "H": 1, "V": 2, "D": 1}, saturate=8.0)
+
+# A toy recurrent model that the worker and the judge both run: tbptt_train receives it as
+# loss_fn. Plain numpy; it only needs to be deterministic and to use h.
+FIXTURES = '''
+import numpy as _np
+
+def toy_rnn_loss(params, x, y, h):
+    Wx, Wh = params["Wx"], params["Wh"]
+    N, T = x.shape
+    H = Wh.shape[0]
+    hs, prev = [], h
+    for t in range(T):
+        prev = _np.tanh(Wx[x[:, t]] + prev @ Wh)
+        hs.append(prev)
+    target = _np.sin(_np.arange(1, H + 1)[None, None, :] * (y[:, :, None] + 1.0))
+    loss = 0.0
+    dWx, dWh = _np.zeros_like(Wx), _np.zeros_like(Wh)
+    dnext = _np.zeros_like(h)
+    for t in reversed(range(T)):
+        diff = hs[t] - target[:, t]
+        loss += 0.5 * float((diff ** 2).sum()) / N
+        da = (diff / N + dnext) * (1 - hs[t] ** 2)
+        hp = hs[t - 1] if t > 0 else h
+        dWh += hp.T @ da
+        _np.add.at(dWx, x[:, t], da)
+        dnext = da @ Wh.T
+    return loss, {"Wx": dWx, "Wh": dWh}, hs[-1]
+'''
+_ns: dict = {}
+exec(compile(FIXTURES, "<fixtures>", "exec"), _ns)
+
+
+class FixtureFn:
+    """A function that exists in both processes: called here, sent by name to the worker."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.fn = _ns[name]
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+
+def _grads(g: Gen) -> list:
+    return [g.x("N H"), g.x("H"), g.x("D H D")]
+
+
+def _clip_args(g: Gen) -> list:
+    grads = _grads(g)
+    total = float(np.sqrt(sum((a ** 2).sum() for a in grads)))
+    # Most cases clip; the edge case has a threshold above the norm (nothing may change).
+    factor = 2.0 if "edge" in g.case.label else 0.3
+    return [grads, total * factor]
+
+
+def _clip_each(args, douts):
+    grads, max_norm = args
+    out = []
+    for a in grads:
+        n = float(np.sqrt((a ** 2).sum()))
+        out.append(a * min(1.0, max_norm / (n + 1e-6)))
+    return {f"clipped[{i}]": a for i, a in enumerate(out)}
+
+
+def _tbptt_args(g: Gen) -> list:
+    V = g.dims["V"]
+    params = {"Wx": g.w("V H"), "Wh": g.w("H H")}
+    data = g.ints("N S", V)
+    max_norm = None if "random case 1" in g.case.label else 0.5
+    return [FixtureFn("toy_rnn_loss"), params, data, g.x("N H", 0.5), int(g.dims["T"]), 0.1,
+            max_norm]
+
+
+def _tbptt_no_carry(args, douts):
+    loss_fn, params, data, h0, seq_len, lr, max_norm = args
+    fresh = lambda p, x, y, h: loss_fn(p, x, y, h0)  # noqa: E731 - the state is reset each chunk
+    p, losses, norms = tbptt_train(fresh, params, data, h0, seq_len, lr, max_norm)
+    return {"losses": losses, "grad_norms": norms, **{f"params[{k}]": v for k, v in p.items()}}
+
+
+def _tbptt_clipped_norms(args, douts):
+    p, losses, norms = tbptt_train(*args)
+    max_norm = args[-1]
+    if max_norm is not None:
+        norms = np.minimum(norms, max_norm)
+    return {"grad_norms": norms}
+
+
+FUNCTIONS = {
+    "clip_grad_norm": Func(
+        S.clip_grad_norm, _clip_args, ["clipped:list", "total_norm:"], time_axis=False,
+        mistakes=[Mistake("each array was clipped by its own norm: the norm is global, over all "
+                          "gradients together", _clip_each)],
+        visible="a list of arrays compared with torch.nn.utils.clip_grad_norm_"),
+    "tbptt_train": Func(
+        tbptt_train, _tbptt_args, ["params:dict", "losses:", "grad_norms:"], time_axis=False,
+        fixtures=FIXTURES,
+        mistakes=[Mistake("the hidden state is not carried from one chunk to the next",
+                          _tbptt_no_carry),
+                  Mistake("grad_norms must be the norms before clipping", _tbptt_clipped_norms)],
+        visible="chunking, carried state, SGD steps and clipping with a recording loss_fn"),
+    # Not graded in the current manifest; ready if an assignment lists them.
+    "softmax_with_temperature": Func(
+        S.softmax_with_temperature,
+        lambda g: [g.x("N V", 3.0), {"fixed case": 1.0}.get(g.case.label, 0.5)],
+        ["probs:N V"], time_axis=False,
+        mistakes=[Mistake("not numerically stable: subtract the largest logit before exp",
+                          lambda a, d: {"probs": _naive_softmax(*a)})]),
+    "sample_with_temperature": Func(
+        S.sample_with_temperature,
+        lambda g: [g.x("N V", 3.0), 0.0, {"$rng": 0}],
+        ["idx:N"], time_axis=False,
+        visible="temperature 0 gives the argmax; samples follow the softmax"),
+}
+
+
+def _naive_softmax(logits, temperature):
+    with np.errstate(all="ignore"):
+        e = np.exp(logits / temperature)
+        return e / e.sum(axis=-1, keepdims=True)
+
