@@ -9,9 +9,17 @@ import torch
 import solutions as S
 from course_helpers import rel_error
 
-torch.set_default_dtype(torch.float64)
 TOL = 1e-10
 SHAPES = [(3, 5, 4, 6), (1, 1, 1, 1), (1, 7, 3, 1), (4, 1, 1, 5), (2, 3, 6, 2)]  # N, T, D, H
+
+
+@pytest.fixture(autouse=True)
+def float64_modules():
+    """torch modules made inside a test get float64 parameters; the global default is restored."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def t(a: np.ndarray) -> torch.Tensor:

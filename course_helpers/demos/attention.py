@@ -56,7 +56,7 @@ def load(n_images: int = 6) -> CaptionData:
     test = load_caption_test_set()  # the encoder's features are precomputed: no CNN needed here
     cfg = json.loads(artifact_path("captioner.json").read_text())["config"]
     captioner = AttentionCaptioner(cfg["vocab_size"], cfg["feat_dim"], cfg["hidden_dim"],
-                                   cfg["embed_dim"], cfg["attn_dim"])
+                                   cfg["embed_dim"], cfg["attn_dim"]).float()  # whatever torch's default dtype
     captioner.load_numpy_params(captioner_numpy_params()).eval()
     idx = pick_images(np.asarray(test["n_objects"]), n_images)
     data = CaptionData(idx, test["images"][idx], test["feats"][idx],
