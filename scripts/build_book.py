@@ -31,7 +31,6 @@ HTML = ROOT / "_build" / "html"
 sys.path.insert(0, str(ROOT))
 from scripts.vendor_assets import copy_assets, find_external_loads, npm_install  # noqa: E402
 
-
 # The chapters import these; jupyter-cache only notices edits to a chapter's own code cells, so a
 # change here (a retrained model, a fixed demo) would otherwise leave stale outputs in the book.
 CODE_THE_CHAPTERS_RUN = ("solutions", "course_helpers")
@@ -49,16 +48,22 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def clear_stale_cache() -> None:
-    """Drop the notebook cache when the code or artifacts the chapters use have changed."""
+def clear_stale_cache() -> tuple[bool, str]:
+    """Drop the notebook cache when the code or artifacts the chapters use have changed.
+
+    Returns (stale, fingerprint). When stale, Sphinx must re-read every page (--all), since it
+    would otherwise skip the unchanged sources and never ask for their notebooks to run again.
+    The fingerprint is recorded only after a build succeeds.
+    """
     fingerprint = code_fingerprint()
     cache = ROOT / "_build" / ".jupyter_cache"
-    if cache.exists() and (not STAMP.exists() or STAMP.read_text() != fingerprint):
+    stale = not STAMP.exists() or STAMP.read_text() != fingerprint
+    if stale and (ROOT / "_build" / "html").exists():
         print("solutions/ or course_helpers/ changed since the last build: re-executing every chapter",
               flush=True)
-        shutil.rmtree(cache)
-    STAMP.parent.mkdir(parents=True, exist_ok=True)
-    STAMP.write_text(fingerprint)
+    if stale:
+        shutil.rmtree(cache, ignore_errors=True)
+    return stale, fingerprint
 
 
 def main() -> int:
@@ -68,7 +73,7 @@ def main() -> int:
     if args.clean:
         shutil.rmtree(ROOT / "_build", ignore_errors=True)
 
-    clear_stale_cache()
+    reread_all, fingerprint = clear_stale_cache()
     versions = npm_install()  # first, so that a missing npm fails fast
     # Copied after Sphinx has written the pages, and absent while it does: Sphinx appends a
     # ?v=<checksum> to assets it finds in the output, so the script tags would depend on whether
@@ -77,10 +82,13 @@ def main() -> int:
 
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb), "build", str(ROOT), "--builder", "html", "-n", "-W", "--keep-going"]
+    if reread_all:
+        cmd.append("--all")
     print("+", " ".join(cmd), flush=True)
     rc = subprocess.call(cmd, cwd=ROOT)
     if rc != 0:
         return rc
+    STAMP.write_text(fingerprint)
 
     files = copy_assets(HTML / "_vendor")
     print(f"vendored {', '.join(f'{p} {v}' for p, v in versions.items())} "
