@@ -355,6 +355,14 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
                     except BaseException as e:  # noqa: BLE001 - a failing cell is reported
                         errors.append([label, "".join(_fmt_exc(_type(e), e)).strip()[-300:]])
                 _send(sock, {"ok": True, "errors": errors, "stdout": output_tail()})
+            elif op == "files":
+                # The submission's folder, copied into the private scratch cwd (names checked by
+                # the judge: relative, no "..").
+                for name, data in zip(req["names"], arrays, strict=True):
+                    os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
+                    with open(name, "wb") as f:
+                        f.write(data.tobytes())
+                _send(sock, {"ok": True})
             elif op == "fixtures":
                 exec(compile(req["source"], "<grader fixtures>", "exec"), fixtures)
                 _send(sock, {"ok": True})

@@ -206,8 +206,10 @@ def from_tree(tree, arrays: list):
 class Session:
     """One submission's worker, restarted transparently after a crash or timeout."""
 
-    def __init__(self, zygote: Zygote, limits: Limits, program: Program, fixtures: str):
+    def __init__(self, zygote: Zygote, limits: Limits, program: Program, fixtures: str,
+                 files: list[tuple[str, bytes]] | None = None):
         self.zygote, self.limits, self.program, self.fixtures = zygote, limits, program, fixtures
+        self.files = files or []
         self.worker = None
         self.student_seconds = 0.0     # time spent inside the student's functions
         self.restarts = 0
@@ -220,6 +222,9 @@ class Session:
         if self.worker is not None:
             self.restarts += 1
         self.worker = self.zygote.spawn(self.limits)
+        if self.files:
+            self.worker.request({"op": "files", "names": [n for n, _ in self.files]},
+                                [np.frombuffer(data, dtype=np.uint8) for _, data in self.files])
         if self.fixtures:
             self.worker.request({"op": "fixtures", "source": self.fixtures})
         reply, _ = self.worker.request({"op": "load", "chunks": self.program.chunks},
@@ -426,6 +431,28 @@ def _env_hidden() -> list[str]:
     return [p for p in os.environ.get("AUTOGRADER_HIDE", "").split(os.pathsep) if p]
 
 
+def submission_files(notebook: str | Path, budget_bytes: int) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """The other files of the notebook's folder, for the worker's scratch copy.
+
+    Regular files only (no links), no checkpoints, no other notebooks, at most budget_bytes in
+    all; returns (files as (relative name, bytes), notes on what was left out).
+    """
+    folder = Path(notebook).resolve().parent
+    files, notes, total = [], [], 0
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if (path.is_symlink() or not path.is_file() or path.suffix == ".ipynb"
+                or any(part.startswith(".") for part in rel.parts)):
+            continue
+        size = path.stat().st_size
+        if total + size > budget_bytes:
+            notes.append(f"{rel} not copied to the sandbox: the folder is over {budget_bytes >> 20} MB")
+            continue
+        files.append((rel.as_posix(), path.read_bytes()))
+        total += size
+    return files, notes
+
+
 def grade_notebook(notebook: str | Path, assignment: Assignment, zygote: Zygote,
                    limits: Limits | None = None) -> dict:
     """Grade one notebook file. Never raises for anything the student did."""
@@ -436,7 +463,9 @@ def grade_notebook(notebook: str | Path, assignment: Assignment, zygote: Zygote,
         program = load_program(notebook, functions)
     except OSError as e:
         program = Program([], {}, functions, [f"could not read the notebook: {e}"])
-    session = Session(zygote, limits, program, assignment.fixtures)
+    files, file_notes = submission_files(notebook, budget_bytes=(limits.scratch_mb << 20) // 4)
+    program.notes.extend(file_notes)
+    session = Session(zygote, limits, program, assignment.fixtures, files)
     results: dict[str, dict] = {}
     try:
         for fname in assignment.points:

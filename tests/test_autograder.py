@@ -238,3 +238,25 @@ def test_gradescope_command_writes_results_json(tmp_path):
     assert by_name["rnn_step_backward"]["status"] == "failed"
     assert "(1 - h^2)" in by_name["rnn_step_backward"]["output"]
     assert by_name["rnn_forward"]["score"] == by_name["rnn_forward"]["max_score"]
+
+
+def test_worker_cwd_is_a_scratch_copy_of_the_submission_folder(tmp_path):
+    """A file beside the notebook is readable (from the worker's own copy); the original is not touched."""
+    folder = tmp_path / "student" / "01_rnn"
+    folder.mkdir(parents=True)
+    (folder / "scale.txt").write_text("1.0\n")
+    (folder / "data").mkdir()
+    (folder / "data" / "offset.txt").write_text("0.0\n")
+    reads_files = (
+        "def word_embedding_forward(x, W):\n"
+        "    scale = float(open('scale.txt').read()) + float(open('data/offset.txt').read())\n"
+        "    open('notes.txt', 'w').write('999')  # writes land in the scratch copy only\n"
+        "    return W[x] * scale, (x, W.shape)\n")
+    nb = student_notebook(folder / "01_rnn.ipynb", RNN, overrides={"word_embedding_forward": reads_files})
+    r = grade(nb, "01_rnn", limits=FAST)
+    assert r["functions"]["word_embedding_forward"]["status"] == "passed", r["functions"]["word_embedding_forward"]
+    assert not (folder / "notes.txt").exists()
+
+    (folder / "scale.txt").unlink()  # without the file, the same code cannot pass
+    r = grade(nb, "01_rnn", limits=FAST)
+    assert r["functions"]["word_embedding_forward"]["score"] == 0
