@@ -118,6 +118,15 @@ def standard_cases(seed: int, random_dims: Callable[[np.random.Generator], dict[
     return cases
 
 
+def recurrent_cases(seed: int) -> list[Case]:
+    """The standard cases for a gated recurrent layer (LSTM, GRU) with dims N, T, D, H."""
+    def random_dims(rng: np.random.Generator) -> dict[str, int]:
+        return {"N": int(rng.integers(2, 6)), "T": int(rng.integers(3, 8)), "D": int(rng.integers(2, 7)),
+                "H": int(rng.integers(2, 7))}
+    return standard_cases(seed, random_dims, fixed={"N": 3, "T": 4, "D": 5, "H": 4},
+                          edge={"N": 1, "T": 1, "D": 2, "H": 1}, saturate=5.0)
+
+
 def swap_blocks(a: np.ndarray, n_blocks: int, i: int, j: int) -> np.ndarray:
     """Swap gate blocks i and j along the last axis (a weight matrix with n_blocks * H columns)."""
     H = a.shape[-1] // n_blocks

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 import solutions as S
-from autograder.specs import CACHE, Func, Gen, Mistake, standard_cases, swap_blocks
+from autograder.specs import CACHE, Func, Gen, Mistake, recurrent_cases, swap_blocks
 
 SEED = 190_447_263
 
 
-def _random_dims(rng: np.random.Generator) -> dict[str, int]:
-    return {"N": int(rng.integers(2, 6)), "T": int(rng.integers(3, 8)), "D": int(rng.integers(2, 7)),
-            "H": int(rng.integers(2, 7))}
-
-
-CASES = standard_cases(SEED, _random_dims, fixed={"N": 3, "T": 4, "D": 5, "H": 4},
-                       edge={"N": 1, "T": 1, "D": 2, "H": 1}, saturate=5.0)
+CASES = recurrent_cases(SEED)
 
 
 def _step_args(g: Gen) -> list:

@@ -202,11 +202,24 @@ def captioner_numpy_params() -> dict[str, np.ndarray]:
     return {k[4:]: v.astype(np.float64) for k, v in arrays.items() if k.startswith("cap.")}
 
 
+def load_caption_decoder():
+    """The trained AttentionCaptioner alone (no image encoder), float32, eval mode.
+
+    Enough for anything that starts from the precomputed features of load_caption_test_set().
+    """
+    from course_helpers.models import AttentionCaptioner
+
+    cfg = _json("captioner.json")["config"]
+    captioner = AttentionCaptioner(cfg["vocab_size"], cfg["feat_dim"], cfg["hidden_dim"],
+                                   cfg["embed_dim"], cfg["attn_dim"]).float()
+    return captioner.load_numpy_params(captioner_numpy_params()).eval()
+
+
 def load_captioner():
     """The trained (ShapesEncoder, AttentionCaptioner), float32, eval mode."""
     import torch
 
-    from course_helpers.models import AttentionCaptioner, ShapesEncoder
+    from course_helpers.models import ShapesEncoder
 
     arrays = _npz("captioner.npz")
     cfg = _json("captioner.json")["config"]
@@ -214,10 +227,7 @@ def load_captioner():
     state = {k[4:]: torch.from_numpy(v.astype(np.float32)) for k, v in arrays.items()
              if k.startswith("enc.")}
     encoder.load_state_dict(state)
-    captioner = AttentionCaptioner(cfg["vocab_size"], cfg["feat_dim"], cfg["hidden_dim"],
-                                   cfg["embed_dim"], cfg["attn_dim"]).float()
-    captioner.load_numpy_params(captioner_numpy_params())
-    return encoder.eval(), captioner.eval()
+    return encoder.eval(), load_caption_decoder()
 
 
 def load_caption_test_set() -> dict[str, Any]:

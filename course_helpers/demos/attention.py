@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,14 +49,10 @@ def pick_images(n_objects: np.ndarray, n: int) -> np.ndarray:
 
 def load(n_images: int = 6) -> CaptionData:
     """Load the shipped captioner and ``n_images`` test images, and caption them once."""
-    from course_helpers.artifacts import artifact_path, captioner_numpy_params, load_caption_test_set
-    from course_helpers.models import AttentionCaptioner
+    from course_helpers.artifacts import load_caption_decoder, load_caption_test_set
 
     test = load_caption_test_set()  # the encoder's features are precomputed: no CNN needed here
-    cfg = json.loads(artifact_path("captioner.json").read_text())["config"]
-    captioner = AttentionCaptioner(cfg["vocab_size"], cfg["feat_dim"], cfg["hidden_dim"],
-                                   cfg["embed_dim"], cfg["attn_dim"]).float()  # whatever torch's default dtype
-    captioner.load_numpy_params(captioner_numpy_params()).eval()
+    captioner = load_caption_decoder()
     idx = pick_images(np.asarray(test["n_objects"]), n_images)
     data = CaptionData(idx, test["images"][idx], test["feats"][idx],
                        [test["texts"][i] for i in idx], list(test["vocab"]), captioner)
