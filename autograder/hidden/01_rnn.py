@@ -83,15 +83,15 @@ FUNCTIONS = {
         S.rnn_step_backward, _step_args,
         ["dx:N D", "dprev_h:N H", "dWx:D H", "dWh:H H", "db:H"],
         backward_of="rnn_step_forward", douts=lambda g, out: [g.x("N H")],
-        mistakes=[Mistake(NO_TANH, _step_backward_no_tanh)]),
+        mistakes=[Mistake("no_tanh_derivative", NO_TANH, _step_backward_no_tanh)]),
     "rnn_forward": Func(S.rnn_forward, _seq_args, ["h:N T H", CACHE]),
     "rnn_backward": Func(
         S.rnn_backward, _seq_args,
         ["dx:N T D", "dh0:N H", "dWx:D H", "dWh:H H", "db:H"],
         backward_of="rnn_forward", douts=lambda g, out: [g.x("N T H")], backward_in_time=True,
         mistakes=[
-            Mistake(NO_TANH, lambda a, d: _rnn_backward_variant(a, d, tanh=False)),
-            Mistake("the gradient from later steps is not added: dh[:, t] must include the "
+            Mistake("no_tanh_derivative", NO_TANH, lambda a, d: _rnn_backward_variant(a, d, tanh=False)),
+            Mistake("no_dprev_h_through_time", "the gradient from later steps is not added: dh[:, t] must include the "
                     "dprev_h that step t + 1 sends back",
                     lambda a, d: _rnn_backward_variant(a, d, accumulate=False)),
         ]),
@@ -101,7 +101,7 @@ FUNCTIONS = {
     "word_embedding_backward": Func(
         S.word_embedding_backward, lambda g: [g.ints("N T", g.dims["V"]), g.w("V D", 4.0)],
         ["dW:V D"], backward_of="word_embedding_forward", douts=lambda g, out: [g.x("N T D")],
-        mistakes=[Mistake("a word that occurs several times must add up its gradients "
+        mistakes=[Mistake("embedding_overwrite", "a word that occurs several times must add up its gradients "
                           "(np.add.at), not overwrite them", _embedding_overwrite)]),
     "temporal_affine_forward": Func(
         S.temporal_affine_forward, lambda g: [g.x("N T D"), g.w("D M"), g.w("M")],
@@ -114,8 +114,8 @@ FUNCTIONS = {
         S.temporal_softmax_loss,
         lambda g: [g.x("N T V", 3.0), g.ints("N T", g.dims["V"]), g.mask("N T")],
         ["loss:", "dx:N T V"],
-        mistakes=[Mistake("the mask is ignored: padded steps (mask False) must add nothing",
+        mistakes=[Mistake("mask_ignored", "the mask is ignored: padded steps (mask False) must add nothing",
                           _softmax_loss_nomask),
-                  Mistake("averaged over time as well: the loss is summed over time and "
+                  Mistake("mean_over_time", "averaged over time as well: the loss is summed over time and "
                           "averaged over the batch only", _softmax_loss_mean_all)]),
 }

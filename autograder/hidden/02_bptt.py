@@ -114,22 +114,23 @@ def _tbptt_clipped_norms(args, douts):
 FUNCTIONS = {
     "clip_grad_norm": Func(
         S.clip_grad_norm, _clip_args, ["clipped:list", "total_norm:"], time_axis=False,
-        mistakes=[Mistake("each array was clipped by its own norm: the norm is global, over all "
+        mistakes=[Mistake("clip_each_array", "each array was clipped by its own norm: the norm is global, over all "
                           "gradients together", _clip_each)],
         visible="a list of arrays compared with torch.nn.utils.clip_grad_norm_"),
     "tbptt_train": Func(
         tbptt_train, _tbptt_args, ["params:dict", "losses:", "grad_norms:"], time_axis=False,
         fixtures=FIXTURES,
-        mistakes=[Mistake("the hidden state is not carried from one chunk to the next",
+        mistakes=[Mistake("state_not_carried", "the hidden state is not carried from one chunk to the next",
                           _tbptt_no_carry),
-                  Mistake("grad_norms must be the norms before clipping", _tbptt_clipped_norms)],
+                  Mistake("norms_after_clipping", "grad_norms must be the norms before clipping",
+                          _tbptt_clipped_norms)],
         visible="chunking, carried state, SGD steps and clipping with a recording loss_fn"),
     # Not graded in the current manifest; ready if an assignment lists them.
     "softmax_with_temperature": Func(
         S.softmax_with_temperature,
         lambda g: [g.x("N V", 3.0), {"fixed case": 1.0}.get(g.case.label, 0.5)],
         ["probs:N V"], time_axis=False,
-        mistakes=[Mistake("not numerically stable: subtract the largest logit before exp",
+        mistakes=[Mistake("no_max_shift", "not numerically stable: subtract the largest logit before exp",
                           lambda a, d: {"probs": _naive_softmax(*a)})]),
     "sample_with_temperature": Func(
         S.sample_with_temperature,

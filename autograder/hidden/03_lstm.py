@@ -55,16 +55,16 @@ def _seq_bwd_gates(args, douts):
 
 FUNCTIONS = {
     "lstm_step_forward": Func(S.lstm_step_forward, _step_args, ["next_h:N H", "next_c:N H", CACHE],
-                              mistakes=[Mistake(GATES, _step_fwd_gates)]),
+                              mistakes=[Mistake("lstm_gate_order", GATES, _step_fwd_gates)]),
     "lstm_step_backward": Func(
         S.lstm_step_backward, _step_args,
         ["dx:N D", "dprev_h:N H", "dprev_c:N H", "dWx:D 4H", "dWh:H 4H", "db:4H"],
         backward_of="lstm_step_forward", douts=lambda g, out: [g.x("N H"), g.x("N H")],
-        mistakes=[Mistake(GATES, _step_bwd_gates)]),
+        mistakes=[Mistake("lstm_gate_order", GATES, _step_bwd_gates)]),
     "lstm_forward": Func(S.lstm_forward, _seq_args, ["h:N T H", CACHE],
-                         mistakes=[Mistake(GATES, _seq_fwd_gates)]),
+                         mistakes=[Mistake("lstm_gate_order", GATES, _seq_fwd_gates)]),
     "lstm_backward": Func(
         S.lstm_backward, _seq_args, ["dx:N T D", "dh0:N H", "dWx:D 4H", "dWh:H 4H", "db:4H"],
         backward_of="lstm_forward", douts=lambda g, out: [g.x("N T H")], backward_in_time=True,
-        mistakes=[Mistake(GATES, _seq_bwd_gates)]),
+        mistakes=[Mistake("lstm_gate_order", GATES, _seq_bwd_gates)]),
 }

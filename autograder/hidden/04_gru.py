@@ -76,22 +76,22 @@ GRADS = ["dWx:D 3H", "dWh:H 3H", "dbx:3H", "dbh:3H"]
 FUNCTIONS = {
     "gru_step_forward": Func(
         S.gru_step_forward, _step_args, ["next_h:N H", CACHE],
-        mistakes=[Mistake(RZ, lambda a, d: {"next_h": S.gru_step_forward(*_swap(a, 2))[0]}),
-                  Mistake(CHO, lambda a, d: {"next_h": _step(*a, "cho")}),
-                  Mistake(INTERP, lambda a, d: {"next_h": _step(*a, "interp")})]),
+        mistakes=[Mistake("gru_rz_swapped", RZ, lambda a, d: {"next_h": S.gru_step_forward(*_swap(a, 2))[0]}),
+                  Mistake("gru_reset_before_matmul", CHO, lambda a, d: {"next_h": _step(*a, "cho")}),
+                  Mistake("gru_z_swapped", INTERP, lambda a, d: {"next_h": _step(*a, "interp")})]),
     "gru_step_backward": Func(
         S.gru_step_backward, _step_args, ["dx:N D", "dprev_h:N H", *GRADS],
         backward_of="gru_step_forward", douts=lambda g, out: [g.x("N H")],
-        mistakes=[Mistake(RZ, _step_bwd_rz)]),
+        mistakes=[Mistake("gru_rz_swapped", RZ, _step_bwd_rz)]),
     "gru_forward": Func(
         S.gru_forward, _seq_args, ["h:N T H", CACHE],
-        mistakes=[Mistake(RZ, lambda a, d: {"h": S.gru_forward(*_swap(a, 2))[0]}),
-                  Mistake(CHO, lambda a, d: {"h": _seq(*a, "cho")}),
-                  Mistake(INTERP, lambda a, d: {"h": _seq(*a, "interp")})]),
+        mistakes=[Mistake("gru_rz_swapped", RZ, lambda a, d: {"h": S.gru_forward(*_swap(a, 2))[0]}),
+                  Mistake("gru_reset_before_matmul", CHO, lambda a, d: {"h": _seq(*a, "cho")}),
+                  Mistake("gru_z_swapped", INTERP, lambda a, d: {"h": _seq(*a, "interp")})]),
     "gru_backward": Func(
         S.gru_backward, _seq_args, ["dx:N T D", "dh0:N H", *GRADS],
         backward_of="gru_forward", douts=lambda g, out: [g.x("N T H")], backward_in_time=True,
-        mistakes=[Mistake(RZ, _seq_bwd_rz)]),
+        mistakes=[Mistake("gru_rz_swapped", RZ, _seq_bwd_rz)]),
     # Not graded in the current manifest (forward only, Cho et al. form).
     "gru_step_forward_cho": Func(
         S.gru_step_forward_cho,

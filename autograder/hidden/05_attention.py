@@ -67,9 +67,9 @@ def _no_tanh(args, douts):
 FUNCTIONS = {
     "attention_forward": Func(
         S.attention_forward, _att_args, ["context:N D", "alpha:N L", CACHE], time_axis=False,
-        mistakes=[Mistake("the softmax must run over the L locations of each example (axis 1)",
+        mistakes=[Mistake("softmax_wrong_axis", "the softmax must run over the L locations of each example (axis 1)",
                           _softmax_wrong_axis),
-                  Mistake("the scores are e = tanh(prev_h Wa + feats Ua + ba) va: the tanh is "
+                  Mistake("attention_no_tanh", "the scores are e = tanh(prev_h Wa + feats Ua + ba) va: the tanh is "
                           "missing", _no_tanh)]),
     "attention_backward": Func(
         S.attention_backward, _att_args,
