@@ -186,14 +186,14 @@ def _why(name, got, ref, sym, prep, spec) -> tuple[str, str | None]:
     if ref.size > 1:            # one element: transpose, sign and scale say nothing
         if (ref.ndim == 2 and ref.shape[0] == ref.shape[1] and ref.shape[0] > 1
                 and close(got, ref.T) and not close(ref, ref.T)):
-            return f"shape {shape_s} ok, values off by a transpose", None
+            return f"shape {shape_s} ok, values off by a transpose", "transposed"
         if close(got, -ref):
-            return "sign error: the values have the opposite sign", None
+            return "sign error: the values have the opposite sign", "sign_error"
         denom = float(np.sum(ref * ref))
         if denom > 0:
             k = float(np.sum(got * ref) / denom)
             if k != 0 and close(got, k * ref):
-                return _factor(k, prep.case.dims), None
+                return _factor(k, prep.case.dims), "scaled"
     t_hint = _time_hint(name, got, ref, sym, spec)
     if t_hint:
         return t_hint.lstrip(": "), None

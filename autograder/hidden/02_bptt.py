@@ -87,6 +87,12 @@ def _clip_each(args, douts):
     return {f"clipped[{i}]": a for i, a in enumerate(out)}
 
 
+def _clip_always(args, douts):
+    grads, max_norm = args
+    total = float(np.sqrt(sum((a ** 2).sum() for a in grads)))
+    return {f"clipped[{i}]": a * (max_norm / total) for i, a in enumerate(grads)}
+
+
 def _tbptt_args(g: Gen) -> list:
     V = g.dims["V"]
     params = {"Wx": g.w("V H"), "Wh": g.w("H H")}
@@ -115,7 +121,9 @@ FUNCTIONS = {
     "clip_grad_norm": Func(
         S.clip_grad_norm, _clip_args, ["clipped:list", "total_norm:"], time_axis=False,
         mistakes=[Mistake("clip_each_array", "each array was clipped by its own norm: the norm is global, over all "
-                          "gradients together", _clip_each)],
+                          "gradients together", _clip_each),
+                  Mistake("clip_scales_up", "gradients whose norm is below max_norm must stay "
+                          "unchanged: scale by min(1, max_norm / norm)", _clip_always)],
         visible="a list of arrays compared with torch.nn.utils.clip_grad_norm_"),
     "tbptt_train": Func(
         tbptt_train, _tbptt_args, ["params:dict", "losses:", "grad_norms:"], time_axis=False,
