@@ -110,6 +110,12 @@ class Func:
     fixtures: str = ""              # source of helper functions the worker needs ($fn args)
     visible: str = "shape checks, a small known-answer case and a numerical gradient check"
     calls: tuple[str, ...] | None = None
+    extreme: bool = False           # exponentiates: also graded on the "extreme values" case
+
+    def __post_init__(self):
+        if not self.extreme:
+            own = self.exclude
+            self.exclude = lambda case: EXTREME in case.label or own(case)
 
 
 # The call graph of the solutions (and of any student who follows the stubs): a function graded
@@ -147,7 +153,18 @@ def standard_cases(seed: int, random_dims: Callable[[np.random.Generator], dict[
     edge_txt = ", ".join(f"{k}=1" for k, v in edge.items() if v == 1 and k in "NTH")
     cases.append(Case(f"edge case {edge_txt}", edge, 1.0, seed + 20))
     cases.append(Case("large magnitudes (saturating)", fixed, saturate, seed + 30))
+    cases.append(Case(EXTREME_LABEL, fixed, EXTREME_SCALE, seed + 40))
     return cases
+
+
+# Inputs and weights scaled by 32: pre-activations x Wx + h Wh + b of about +-1000 (sums of
+# O(1) products scaled 32 * 32). exp(710) overflows float64, so an exp-based sigmoid, tanh or
+# softmax that is not written in a stable form fails here. Only functions with ``extreme=True``
+# (forward passes that exponentiate) are graded on this case: the gradients of a fully saturated
+# layer are zero, which a do-nothing answer would match.
+EXTREME = "extreme values"
+EXTREME_LABEL = "extreme values (about \u00b11000)"
+EXTREME_SCALE = 32.0
 
 
 def recurrent_cases(seed: int) -> list[Case]:
