@@ -309,8 +309,9 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
         if _type(obj) in (int, float, bool) or _isinstance(obj, (_ndarray, _generic)):
             try:
                 a = _asarray(obj)
-                if a.dtype.kind == "f" and a.dtype != "<f4":
-                    a = a.astype("<f8")     # float32 stays float32: the judge grades its precision
+                if a.dtype.kind == "f":
+                    if a.dtype != "<f4":    # float32 stays float32: the judge grades its precision
+                        a = a.astype("<f8")
                 elif a.dtype.kind in "iu":
                     a = a.astype("<i8")
                 elif a.dtype.kind == "b":
