@@ -468,6 +468,8 @@ def grade_notebook(notebook: str | Path, assignment: Assignment, zygote: Zygote,
         for fname in assignment.points:
             if fname in program.missing:
                 results[fname] = _missing(assignment, fname)
+                if fname in getattr(program, "problems", {}):   # defined, but in a broken cell
+                    results[fname]["hints"] = [program.problems[fname]]
                 continue
             results[fname] = grade_function(session, assignment, fname)
             results[fname]["found_in"] = program.found.get(fname, "")
