@@ -308,7 +308,8 @@ def scrub(text: str, dims: dict[str, int]) -> str:
 # ----------------------------------------------------------------------------- hint summary
 def error_mistake(error: str) -> str | None:
     """The catalogue id an error message proves by itself (an overflow in the extreme case)."""
-    last = error.strip().splitlines()[-1] if error and error.strip() else ""
+    error = str(error or "")
+    last = error.strip().splitlines()[-1] if error.strip() else ""
     if "FloatingPointError" in last and "overflow" in last:
         return "numerically_unstable"
     return None
