@@ -93,6 +93,66 @@ def test_not_implemented_scores_zero_on_every_check(tmp_path, assignment):
         assert any("not implemented" in h for h in fr["hints"]), (f, fr["hints"])
 
 
+TRIVIAL_WRAPPER = '''
+def {name}(*args, **kwargs):
+    return _trivial(_ref_{name}(*args, **kwargs))
+'''
+
+TRIVIAL_HELPER = '''
+import numpy as np
+
+def _trivial(out):
+    """The right structure with every array (and number) replaced by {value}; caches (tuples
+    inside the result) untouched."""
+    def fill(v):
+        if isinstance(v, np.ndarray):
+            return np.full_like(v, {value})
+        if isinstance(v, float | int) and not isinstance(v, bool):
+            return type(v)({value})
+        if isinstance(v, dict):
+            return {{k: fill(x) for k, x in v.items()}}
+        if isinstance(v, list):
+            return [fill(x) for x in v]
+        return v
+    if isinstance(out, tuple):
+        return tuple(fill(v) if not isinstance(v, tuple) else v for v in out)
+    return fill(out)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value", [0, 1, None])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_all_zeros_or_all_ones_of_the_right_structure_score_zero(tmp_path, assignment, value):
+    """End to end: every graded function returns its reference's result with each array filled
+    with 0 (or 1), the right structure and dtypes: no check, not even "inputs unchanged", passes.
+    (value None: the same wrapper returning the reference's result unchanged gets full marks.)"""
+    import solutions
+    from autograder.synth import (
+        _extra,  # the reference of a function not exported by solutions
+        clean_source,
+    )
+
+    fns = MANIFEST[assignment]["functions"]
+    refs = []
+    for f in fns:
+        fn = getattr(solutions, f, None) or _extra(f)
+        refs.append(clean_source(fn).replace(f"def {f}(", f"def _ref_{f}(", 1))
+    overrides = {f: TRIVIAL_WRAPPER.format(name=f) for f in fns}
+    helper = TRIVIAL_HELPER.format(value=value)
+    if value is None:
+        helper = helper.replace("    def fill(v):\n", "    def fill(v):\n        return v\n", 1)
+    nb = student_notebook(tmp_path / "trivial.ipynb", fns, overrides=overrides,
+                          extra_cells=[helper, *refs])
+    r = grade(nb, assignment, limits=FAST)
+    if value is None:
+        assert r["score"] == r["max_score"], {f: v["hints"] for f, v in r["functions"].items()}
+        return
+    for f, fr in r["functions"].items():
+        assert fr["checks"] and fr["passed"] == 0, (f, [c for c in fr["checks"] if c["passed"]])
+    assert r["score"] == 0.0
+
+
 # ----------------------------------------------------------------------------- item 3
 def test_catalogue_ids_are_stable_slugs_and_each_mistake_is_detectable():
     for a in ASSIGNMENTS:
