@@ -1,9 +1,14 @@
 """Compare one output with the reference and, when it is wrong, say why without leaking.
 
-Messages name the output, the case kind, symbolic shapes ("(H, H)") and time steps, and match
-the student's values against a catalogue of common mistakes (transpose, sign, a constant factor,
-an error that starts at one time step, the function-specific buggy variants of ``Func.mistakes``).
-They never contain the hidden inputs, the expected values or the test code.
+Messages name the output, the case kind, symbolic shapes ("(H, H)") and time steps counted from
+the start or the end (never T), and match the student's values against a catalogue of common
+mistakes: the function-specific buggy variants of ``Func.mistakes`` (each with a stable id), then
+transpose, sign and a constant factor (not on one-element outputs), an error that starts at one
+time step. They never contain the hidden inputs, the expected values, the hidden sizes or the test
+code; the student's own exception text is rewritten with symbols (:func:`scrub`).
+
+Interface used by the judge: :func:`verdict` per output, :func:`explain_error` per failed call,
+:func:`summarize_hints` per function (one hint per mistake).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ RTOL = 1e-5
 
 
 def close(a: np.ndarray, b: np.ndarray) -> bool:
-    """float64 agreement up to summation order (and float32 students), scaled by magnitude."""
+    """float64 agreement up to summation order, scaled by magnitude (float32: :func:`close32`)."""
     if a.shape != b.shape:
         return False
     if a.dtype.kind in "iub" and b.dtype.kind in "iub":

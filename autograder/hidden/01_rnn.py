@@ -200,7 +200,7 @@ FUNCTIONS = {
         douts=lambda g, out: [g.x("N T M")]),
     "temporal_softmax_loss": Func(
         S.temporal_softmax_loss,
-        lambda g: [g.x("N T V", 3.0 * (30.0 if "extreme" in g.case.label else 1.0)),
+        lambda g: [g.x("N T V", 3.0 * (8.0 if "extreme" in g.case.label else 1.0)),
                    g.ints("N T", g.dims["V"]), g.mask("N T")],
         ["loss:", "dx:N T V"], extreme=True,
         mistakes=[Mistake("mask_ignored", "the mask is ignored: padded steps (mask False) must add "
