@@ -345,6 +345,7 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
             _send(sock, head, out)
             reply, got = _recv(sock)
             state["dep_t"] += _perf() - t0
+            state["dep_n"] += 1
             if reply.get("ok"):
                 return decode(reply.get("result"), got)
             raise raises.get(reply.get("etype"), RuntimeError)(_str(reply.get("error", "failed")))
@@ -380,7 +381,7 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
         saved = {name: namespace.get(name, saved_none) for name in req.get("proxy", ())}
         for name in saved:
             namespace[name] = make_proxy(name)
-        state["dep_t"] = 0.0
+        state["dep_t"], state["dep_n"] = 0.0, 0
         try:
             t_start = _perf()
             result = fn(*args)
@@ -416,7 +417,8 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
             sent = [None if _isinstance(t, dict) and ("$h" in t or "$ret" in t or "$t" in t) else a
                     for t, a in zip(req["args"], args, strict=False)]
             echo = encode(sent, out_arrays)
-        return {"ok": True, "result": tree, "echo": echo, "t": t_spent, "sig": sig}, out_arrays
+        return {"ok": True, "result": tree, "echo": echo, "t": t_spent, "sig": sig,
+                "deps": state["dep_n"]}, out_arrays
 
     while True:
         try:

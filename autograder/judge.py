@@ -29,7 +29,7 @@ from autograder.specs import CACHE, Case, Func, Gen, calls_of
 GRADER_VERSION = "2.0"
 REFERENCE_DEPS = "reference dependencies"
 DEP_MAX_CALLS = 20_000          # dependency calls answered during one graded call
-DEP_MAX_ELEMENTS = 1 << 22      # array elements in the arguments of one dependency call
+DEP_MAX_ELEMENTS = 1 << 20      # array elements in the arguments of one dependency call
 DEP_MAX_ARRAYS = 4096
 
 HIDDEN_DIR = Path(__file__).with_name("hidden")
@@ -267,6 +267,7 @@ class Session:
         self.dep_seconds = 0.0         # time the judge spent answering dependency calls
         self.dep_calls = 0
         self.sigs: dict[tuple[str, str], object] = {}   # (forward, case) -> its cache signature
+        self.called_deps: set[str] = set()     # functions whose alone run called a dependency
         self.restarts = 0
         self.load_errors: list = []
         self.load_failure: str | None = None
@@ -340,7 +341,7 @@ class Session:
     def _receive_answer(self, allowed) -> tuple[dict, list]:
         """The worker's answer to one call, answering its dependency calls meanwhile."""
         deadline = time.monotonic() + self.limits.timeout_s
-        n = 0
+        n, judge_time = 0, 0.0
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -358,6 +359,11 @@ class Session:
             header, out = answer_dependency(reply, arr, allowed)
             self.worker.send(header, out)
             spent = time.monotonic() - t0
+            judge_time += spent
+            if judge_time > self.limits.timeout_s:      # the references' time is capped too
+                self.worker.close()
+                raise WorkerDied("time limit exceeded (the calls of other graded functions took "
+                                 "too long)")
             deadline += spent
             self.dep_seconds += spent
             self.dep_calls += 1
@@ -410,7 +416,7 @@ def answer_dependency(req: dict, arrays: list, allowed) -> tuple[dict, list]:
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise TypeError("bad arguments")
         with np.errstate(all="ignore"):
-            result = getattr(solutions, name)(*_copy(args), **kwargs)
+            result = getattr(solutions, name)(*args, **kwargs)     # fresh arrays, never reused
         out: list = []
         return {"ok": True, "result": plain_tree(result, out)}, out
     except Exception as e:  # noqa: BLE001 - the reference's error goes to the student's code
@@ -494,6 +500,8 @@ def grade_function(session: Session, assignment: Assignment, fname: str) -> dict
     for prep, replies in zip(preps, answers, strict=True):
         if not spec.backward_of and CACHE in spec.outputs:
             session.sigs[(fname, prep.case.label)] = _sig_of(replies)
+        if isinstance(replies, str) or any(r.get("deps") for r, _ in replies):
+            session.called_deps.add(fname)
         checks.extend(_case_checks(assignment, fname, prep, replies))
     passed = sum(c["passed"] for c in checks)
     total = len(checks)
@@ -697,10 +705,15 @@ def grade_chain(session: Session, assignment: Assignment, fname: str, results: d
     if hopeless:          # it would only time out again, case after case
         return summary([], [f"{hopeless[0]} did not finish within the time limit, so {fname} "
                             "could not be checked with your chain"], "not run")
+    spec = assignment.specs[fname]
+    if not spec.backward_of and fname not in session.called_deps:
+        # It called none of its dependencies: its own chain is exactly what was graded alone.
+        alone = [c for c in res["checks"] if c["check"] != "inputs unchanged"]
+        return summary(alone, [] if res["status"] == "passed" else
+                       [f"{fname} uses none of your other functions: see its own hints"])
     answers = session.run_cases([_case_calls(assignment, fname, p, "chain") for p in preps])
     checks: list[dict] = []
     events: list[str] = []
-    spec = assignment.specs[fname]
     for prep, replies in zip(preps, answers, strict=True):
         checks.extend(c for c in _case_checks(assignment, fname, prep, replies, inputs=False))
         event = _chain_failure(assignment, fname, members, results, replies, prep)
@@ -717,6 +730,12 @@ def grade_chain(session: Session, assignment: Assignment, fname: str, results: d
             hints.append(f"{fname} {'is right on its own' if alone_ok else 'has mistakes of its own too'}"
                          f"; your {names} {'fails its' if len(bad) == 1 else 'fail their'} own checks "
                          "and breaks the chain")
+        elif alone_ok and [d for d in members if d not in results]:
+            ungraded = [d for d in members if d not in results]
+            earlier = " and ".join(ungraded) if len(ungraded) <= 3 else (
+                f"{', '.join(ungraded[:2])} and the other functions it calls")
+            hints.append(f"{fname} is right on its own; with your own {earlier} (not graded in this "
+                         "assignment) the chain gives other values")
         elif alone_ok:
             what = (f"check that your {spec.backward_of} keeps in its cache what your {fname} reads"
                     if spec.backward_of else "check how your functions call each other")
