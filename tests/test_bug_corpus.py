@@ -4,6 +4,7 @@ feedback names the mistake (its catalogue id)."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -35,3 +36,5 @@ def test_bug_is_caught_isolated_and_named(tmp_path, bug):
     assert m["caught"], m
     assert m["isolated"], m
     assert m["on_target"], m
+    for h in m["hints"]:                       # no hidden size in the feedback
+        assert not re.search(r"\(\d+, ?\d+|\(\d+,\)|, \d+\)|\d+ of \d+ time|T=\d", h), h
