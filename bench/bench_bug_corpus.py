@@ -38,19 +38,21 @@ def main() -> dict:
     rows, figures = [], {"caught": 0, "isolated": 0, "on_target": 0}
     with tempfile.TemporaryDirectory() as tmp:
         for bug in tqdm(bugs, desc="bug corpus", unit="bug"):
-            nb = corpus.build_notebook(bug, Path(tmp) / bug.assignment / bug.bug_id)
+            nb = corpus.build_notebook(bug, Path(tmp))
             try:
                 m = corpus.measure(bug, grade(nb, bug.assignment, limits=Limits(timeout_s=3.0)))
             except Exception as e:  # noqa: BLE001 - a grader crash is a row of the table, not the end
                 m = {"bug": bug.name, "function": bug.function, "score": float("nan"),
                      "max_score": float("nan"), "caught": False, "isolated": False,
                      "on_target": False, "expected": bug.mistake,
-                     "named": [f"grader error: {type(e).__name__}: {e}"[:120]], "charged": {}}
+                     "named": [f"grader error: {type(e).__name__}: {e}"[:120]], "charged": {},
+                     "charged_hints": {}}
             for k in figures:
                 figures[k] += bool(m[k])
             rows.append([m["bug"], m["function"], f"{m['score']:g}/{m['max_score']:g}",
                          "yes" if m["caught"] else "NO",
-                         "yes" if m["isolated"] else "charged: " + ", ".join(m["charged"]),
+                         "yes" if m["isolated"] else "charged: " + "; ".join(
+                             f"{f} ({' / '.join(h)})" for f, h in m["charged_hints"].items()),
                          m["expected"], ", ".join(m["named"]) or "-"])
     n = len(bugs)
     summary = (f"bugs caught {figures['caught']}/{n}; isolation (no correct function charged) "

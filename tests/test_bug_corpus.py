@@ -28,10 +28,15 @@ def test_corpus_covers_every_assignment_with_at_least_30_bugs():
     assert len({b.name for b in BUGS}) == len(BUGS)
 
 
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("bug_corpus")     # one folder: one sandbox for the corpus
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("bug", BUGS, ids=[b.name for b in BUGS])
-def test_bug_is_caught_isolated_and_named(tmp_path, bug):
-    nb = corpus.build_notebook(bug, tmp_path / bug.bug_id)
+def test_bug_is_caught_isolated_and_named(corpus_dir, bug):
+    nb = corpus.build_notebook(bug, corpus_dir)
     m = corpus.measure(bug, grade(nb, bug.assignment, limits=FAST))
     assert m["caught"], m
     assert m["isolated"], m

@@ -56,7 +56,11 @@ def load() -> list[Bug]:
 
 
 def build_notebook(bug: Bug, folder: Path) -> Path:
-    """Write the instructor's notebook with ``bug.function`` replaced; returns its path."""
+    """Write the instructor's notebook with ``bug.function`` replaced; returns its path.
+
+    The file is ``folder/<assignment>__<bug_id>.ipynb``: write all of them to one folder, so that
+    one sandbox zygote (which hides the submission's folder) serves the whole corpus.
+    """
     src_nb = SOURCE / bug.assignment / f"{bug.assignment}.ipynb"
     nb = json.loads(src_nb.read_text())
     target = None
@@ -79,7 +83,7 @@ def build_notebook(bug: Bug, folder: Path) -> Path:
     new = lines[: first - 1] + bug.source.rstrip("\n").split("\n") + lines[node.end_lineno:]
     cell["source"] = "\n".join(new)
     folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"{bug.assignment}.ipynb"
+    out = folder / f"{bug.assignment}__{bug.bug_id}.ipynb"
     out.write_text(json.dumps(nb, indent=1))
     return out
 
@@ -94,4 +98,5 @@ def measure(bug: Bug, result: dict) -> dict:
     return {"bug": bug.name, "function": bug.function, "expected": bug.mistake,
             "caught": fr["score"] < fr["max_score"], "isolated": not charged,
             "on_target": bug.mistake in named, "named": named, "charged": charged,
-            "score": fr["score"], "max_score": fr["max_score"], "hints": fr["hints"][:3]}
+            "score": fr["score"], "max_score": fr["max_score"], "hints": fr["hints"][:3],
+            "charged_hints": {f: funcs[f]["hints"][:2] for f in charged}}
