@@ -385,3 +385,25 @@ def test_reference_notebooks_pass_alone_and_in_chain(tmp_path, assignment):
     assert r["score"] == r["max_score"]
     for f, fr in r["functions"].items():
         assert fr["chain"] is None or fr["chain"]["status"] == "passed", (f, fr["chain"])
+
+
+def test_captioning_keeps_its_marks_when_attention_is_wrong(tmp_path):
+    """The captioning loss and sampler call attention_forward: answered by the reference alone,
+    the student's own (wrong) one in the chain, which names it."""
+    functions = MANIFEST["05_attention"]["functions"]
+    from autograder.synth import function_sources
+
+    src = function_sources(["attention_forward"])["attention_forward"]
+    wrong_axis = src.replace("alpha /= alpha.sum(axis=1, keepdims=True)",
+                             "alpha /= alpha.sum(axis=0, keepdims=True)")
+    assert wrong_axis != src
+    nb = student_notebook(tmp_path / "att.ipynb", functions,
+                          overrides={"attention_forward": wrong_axis})
+    r = grade(nb, "05_attention", limits=FAST)
+    fr = r["functions"]
+    assert fr["attention_forward"]["score"] < fr["attention_forward"]["max_score"]
+    for f in ("captioning_loss", "captioning_sample"):
+        assert fr[f]["score"] == fr[f]["max_score"], (f, fr[f]["hints"])
+        chain = fr[f]["chain"]
+        assert chain["status"] != "passed"
+        assert any("your attention_forward fails its own checks" in h for h in chain["hints"]), chain
