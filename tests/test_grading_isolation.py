@@ -407,3 +407,25 @@ def test_captioning_keeps_its_marks_when_attention_is_wrong(tmp_path):
         chain = fr[f]["chain"]
         assert chain["status"] != "passed"
         assert any("your attention_forward fails its own checks" in h for h in chain["hints"]), chain
+
+
+def test_a_kept_stand_in_answers_nothing_outside_its_call(tmp_path):
+    """A stand-in kept past its call (here used by another function) gets an error, not a hang,
+    and an oversized dependency call is refused: the judge never waits on the worker's proxy."""
+    keeper = RNN_FORWARD.replace("    N, T, D = x.shape\n",
+                                 "    global KEPT\n    KEPT = rnn_step_forward\n    N, T, D = x.shape\n")
+    thief = ("def temporal_softmax_loss(x, y, mask):\n"
+             "    return KEPT(x[:, 0], x[:, 0], x[0], x[0], x[0, 0])\n")
+    big = RNN_BACKWARD.replace("x, h0, Wx, Wh, h = cache",
+                               "x, h0, Wx, Wh, h = cache\n"
+                               "    rnn_step_backward(np.zeros((1100, 1000)), cache)")
+    r = grade(rnn_student(tmp_path, "keep", rnn_forward=keeper, rnn_backward=RNN_BACKWARD,
+                          temporal_softmax_loss=thief), "01_rnn", limits=FAST)
+    fr = r["functions"]
+    assert fr["rnn_forward"]["score"] == fr["rnn_forward"]["max_score"]
+    loss = fr["temporal_softmax_loss"]
+    assert loss["score"] == 0 and {c["error"] for c in loss["checks"]} == {"exception"}
+    assert "not answered by the grader here" in loss["checks"][0]["message"]
+    r = grade(rnn_student(tmp_path, "big", rnn_backward=big), "01_rnn", limits=FAST)
+    step = r["functions"]["rnn_backward"]["checks"]
+    assert any("too large" in c["message"] for c in step), step[0]["message"]
