@@ -3,6 +3,13 @@
 The judge holds the references, the hidden tests and their expected outputs in its own process
 (loaded before any student code starts). The student's functions run in a sandboxed worker
 (``sandbox.py``); the judge sends inputs, receives plain arrays and compares them here.
+
+Each function is graded on its own (:func:`grade_function`): the other graded functions it calls
+are answered by the references here (:func:`answer_dependency`, over the worker's socket), and a
+backward pass runs on the reference forward's cache sent as plain arrays, unless the student's
+cache has another structure (then on the student's own chain, which the result says). Then
+:func:`grade_chain` runs the student's whole chain for information and names the dependency
+that breaks it.
 """
 
 from __future__ import annotations
@@ -785,8 +792,13 @@ def _hidden_summary(assignment: Assignment, fname: str) -> str:
     preps = assignment.prepared[fname]
     labels = ", ".join(p.case.label for p in preps)
     outs = ", ".join(preps[0].expected) if preps else ""
+    spec = assignment.specs[fname]
+    deps = _deps(assignment, fname)
+    how = (f", on the cache of the reference {spec.backward_of}" if spec.backward_of else "")
+    how += f", with the reference {' and '.join(deps)}" if 0 < len(deps) <= 2 else (
+        ", with the reference versions of the functions it calls" if deps else "")
     return (f"{len(preps)} cases ({labels}); in each, every output ({outs}) compared with the "
-            "reference implementation, and the inputs checked to be left unchanged")
+            f"reference implementation{how}, and the inputs checked to be left unchanged")
 
 
 _ZYGOTE: Zygote | None = None

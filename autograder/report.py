@@ -30,6 +30,8 @@ def feedback_json(result: dict, student: str = "") -> dict:
             "visible_tests": r["visible_tests"], "hidden_tests": r["hidden_tests"],
             "failed_checks": [f"{c['case']}: {c['check']}" for c in r["checks"]
                               if not c["passed"]][:30],
+            # "your function alone" is the score above; "your whole chain" is information only
+            "graded_with": r.get("graded_with"), "chain": r.get("chain"),
         }
     return {"student": student, "assignment": result["assignment"], "score": result["score"],
             "max_score": result["max_score"], "functions": funcs, "notes": result["notes"],

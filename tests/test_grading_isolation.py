@@ -356,6 +356,12 @@ def test_result_format(tmp_path):
     step = r["functions"]["rnn_step_backward"]
     assert step["mistakes"] and step["mistakes"][0]["cases"] >= 1
     assert not step["unexplained"]
+    # The student's feedback carries both views: the score alone, the chain as information.
+    from autograder.report import feedback_json
+
+    fb = feedback_json(r)["functions"]["rnn_backward"]
+    assert fb["chain"] == r["functions"]["rnn_backward"]["chain"] and fb["chain"]["status"] != "passed"
+    assert fb["graded_with"] == "reference dependencies" and fb["score"] == fb["max_score"]
 
 
 def test_dependency_answers_are_plain_arrays():
