@@ -727,6 +727,8 @@ def grade_chain(session: Session, assignment: Assignment, fname: str, results: d
         if event and event not in events:
             events.append(event)
     if all(c["passed"] for c in checks):
+        if checks and len(checks) == n_checks and res["passed"] < res["total"]:
+            _credit_own_chain(assignment, fname, res)
         return summary(checks, [])
     hints = list(events)
     if any(not c["passed"] and not c["error"] for c in checks):
@@ -751,6 +753,31 @@ def grade_chain(session: Session, assignment: Assignment, fname: str, results: d
         value_hints, _ = diagnose.summarize_hints([c for c in checks if not c["error"]], len(preps))
         hints.extend(value_hints[:1])
     return summary(checks, hints)
+
+
+def _credit_own_chain(assignment: Assignment, fname: str, res: dict) -> None:
+    """The student's own chain passes every check where the function alone did not: their own
+    forward or dependencies hold other values than the documented ones (same structure, other
+    meaning, such as a pre-activation kept instead of the output), and the function fits them.
+    The function is graded with its own chain, and the result says so."""
+    spec = assignment.specs[fname]
+    own = ([spec.backward_of] if spec.backward_of else []) + [
+        d for d in _deps(assignment, fname) if d not in ([spec.backward_of] if spec.backward_of else [])]
+    sentence = (f"with the reference {' and '.join(own[:3])} some checks failed, but with your own "
+                f"every check passes (your {'cache holds' if spec.backward_of else 'functions return'}"
+                f" other values than the documented ones), so {fname} was graded with your own chain")
+    checks = []
+    for c in res["checks"]:
+        c = dict(c)
+        if c["check"] != "inputs unchanged" or "modified" not in c["message"]:
+            c.update(passed=True, message="", mistake=None, error=None)
+        checks.append(c)
+    passed = sum(c["passed"] for c in checks)
+    res.update(checks=checks, passed=passed, mistakes=[], errors={}, unexplained=False,
+               graded_with=sentence,
+               score=round(res["max_score"] * passed / len(checks), 4) if checks else 0.0,
+               status="passed" if passed == len(checks) else "partial",
+               hints=[sentence] + [c["message"] for c in checks if not c["passed"]][:1])
 
 
 def _chain_failure(assignment: Assignment, fname: str, members: list[str], results: dict,

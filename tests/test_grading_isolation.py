@@ -435,3 +435,22 @@ def test_a_kept_stand_in_answers_nothing_outside_its_call(tmp_path):
     r = grade(rnn_student(tmp_path, "big", rnn_backward=big), "01_rnn", limits=FAST)
     step = r["functions"]["rnn_backward"]["checks"]
     assert any("too large" in c["message"] for c in step), step[0]["message"]
+
+
+def test_same_structure_other_values_is_graded_with_the_students_own_chain(tmp_path):
+    """A step cache that keeps the pre-activation a where the docstring has next_h (same shape):
+    the backward fits the student's own forward, so it is graded with it, and says so."""
+    fwd = ("def rnn_step_forward(x, prev_h, Wx, Wh, b):\n"
+           "    a = x @ Wx + prev_h @ Wh + b\n"
+           "    return np.tanh(a), (x, prev_h, Wx, Wh, a)\n")
+    bwd = RNN_STEP_BACKWARD.replace("x, prev_h, Wx, Wh, next_h = cache",
+                                    "x, prev_h, Wx, Wh, a = cache").replace(
+                                    "(1 - next_h ** 2)", "(1 - np.tanh(a) ** 2)")
+    r = grade(rnn_student(tmp_path, "pre", rnn_step_forward=fwd, rnn_step_backward=bwd),
+              "01_rnn", limits=FAST)
+    fr = r["functions"]["rnn_step_backward"]
+    assert fr["score"] == fr["max_score"]
+    assert fr["graded_with"].startswith("with the reference rnn_step_forward some checks failed, "
+                                        "but with your own every check passes")
+    assert fr["hints"] == [fr["graded_with"]]
+    assert r["functions"]["rnn_step_forward"]["score"] == r["functions"]["rnn_step_forward"]["max_score"]
