@@ -6,6 +6,7 @@ each submission gets its own :class:`Worker` (and a fresh one after a crash or a
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -59,6 +60,21 @@ def default_hidden_paths(extra: list[str | Path] = ()) -> list[str]:
     return sorted(p for p in paths if not prefix.startswith(p) and p != "/")
 
 
+_UID_BLOCK = 50_000               # the zygote gives its workers uid_base + (counter % _UID_BLOCK)
+_ZYGOTES = itertools.count()
+
+
+def _next_uid_base() -> int:
+    """A block of worker uids of its own for every zygote (of this process and, by pid, of others).
+
+    RLIMIT_NPROC and the kill of a finished worker act on all processes of a uid: two zygotes
+    handing out the same uids (several submission folders graded in one process, or parallel
+    graders) would stop or kill each other's workers.
+    """
+    slot = (os.getpid() * 16 + next(_ZYGOTES)) % 40_000
+    return 1_000_000 + slot * _UID_BLOCK
+
+
 class Zygote:
     """A clean process that forks workers. Start it before any student code runs."""
 
@@ -71,7 +87,8 @@ class Zygote:
         if helpers.is_dir():
             os.symlink(helpers, os.path.join(self._libdir, "course_helpers"))
         self.hide = sorted(set(hide))
-        cfg = {"isolate": isolate, "hide": self.hide, "libdir": self._libdir, "uid_base": 200000}
+        cfg = {"isolate": isolate, "hide": self.hide, "libdir": self._libdir,
+               "uid_base": _next_uid_base()}
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._proc = subprocess.Popen(
             [sys.executable, "-I", "-c", ZYGOTE_SOURCE, str(theirs.fileno()), json.dumps(cfg)],
