@@ -320,6 +320,11 @@ def error_mistake(error: str) -> str | None:
     return None
 
 
+# The location prefix verdict() puts before a catalogue hint ("right for the last step, ...; ")
+# and the NaN prefix before the stability hint.
+_WHERE = re.compile(r"^(right for |wrong at |off by one time step|contains NaN or inf)[^;]*; ")
+
+
 def summarize_hints(checks: list[dict], n_cases: int) -> tuple[list[str], list[dict]]:
     """Rank a function's failed checks into hints: one per mistake, not one per output.
 
@@ -344,7 +349,8 @@ def summarize_hints(checks: list[dict], n_cases: int) -> tuple[list[str], list[d
         if mistake:
             # The catalogue hint without a per-output location prefix.
             key = f"mistake:{mistake}"
-            text = text.split("; ", 1)[1] if "; " in text and not is_error else text
+            if not is_error:
+                text = _WHERE.sub("", text, count=1)
         else:
             key = "text:" + re.sub(r"\d+", "#", text)
         g = groups.setdefault(key, {"id": mistake, "text": text, "outputs": [], "cases": set(),

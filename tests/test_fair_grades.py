@@ -216,6 +216,13 @@ def test_hints_one_per_mistake_not_one_per_output():
     assert len(hints) == 2
     assert hints[0] == "dx, dh0 and 3 more outputs: missing tanh' (in 2 of 5 cases)"
     assert mistakes == [{"id": "no_tanh_derivative", "hint": "missing tanh'", "cases": 2}]
+    # A catalogue hint that contains "; " itself is kept whole.
+    hint = "the candidate g uses a sigmoid: g = tanh(a_g); only i, f and o are sigmoids"
+    checks = [{"case": "fixed case", "check": "h", "passed": False, "mistake": "g_sigmoid",
+               "message": f"h: right for the first step, wrong from step 2 on; {hint}", "error": None},
+              {"case": "random case 1", "check": "h", "passed": False, "mistake": "g_sigmoid",
+               "message": f"h: {hint}", "error": None}]
+    assert diagnose.summarize_hints(checks, 5)[1] == [{"id": "g_sigmoid", "hint": hint, "cases": 2}]
 
 
 # ----------------------------------------------------------------------------- item 7
