@@ -275,6 +275,9 @@ class Session:
         self.dep_calls = 0
         self.sigs: dict[tuple[str, str], object] = {}   # (forward, case) -> its cache signature
         self.called_deps: set[str] = set()     # functions whose alone run called a dependency
+        # (forward, case) -> (worker restarts then, handle of its cache in the worker) for a
+        # forward that called no dependency: its alone run was its own chain, the cache reusable
+        self.own_caches: dict[tuple[str, str], tuple[int, int]] = {}
         self.restarts = 0
         self.load_errors: list = []
         self.load_failure: str | None = None
@@ -502,9 +505,16 @@ def grade_function(session: Session, assignment: Assignment, fname: str) -> dict
     checks: list[dict] = []
     preps = assignment.prepared[fname]
     use_ref, why = _reference_cache_plan(session, assignment, fname)
+    restarts = session.restarts
     answers = session.run_cases([_case_calls(assignment, fname, p, "alone", u)
                                  for p, u in zip(preps, use_ref, strict=True)])
+    keep = [i for i, o in enumerate(spec.outputs) if o == CACHE]
     for prep, replies in zip(preps, answers, strict=True):
+        if (len(keep) == 1 and session.restarts == restarts and not isinstance(replies, str)
+                and replies[0][0].get("ok") and not replies[0][0].get("deps")):
+            handle = (replies[0][0].get("result") or [None] * (keep[0] + 1))[keep[0]]
+            if isinstance(handle, dict) and isinstance(handle.get("$h"), int):
+                session.own_caches[(fname, prep.case.label)] = (restarts, handle["$h"])
         if not spec.backward_of and CACHE in spec.outputs:
             session.sigs[(fname, prep.case.label)] = _sig_of(replies)
         if isinstance(replies, str) or any(r.get("deps") for r, _ in replies):
@@ -718,12 +728,24 @@ def grade_chain(session: Session, assignment: Assignment, fname: str, results: d
         alone = [c for c in res["checks"] if c["check"] != "inputs unchanged"]
         return summary(alone, [] if res["status"] == "passed" else
                        [f"{fname} uses none of your other functions: see its own hints"])
-    answers = session.run_cases([_case_calls(assignment, fname, p, "chain") for p in preps])
+    calls, reused = [], []
+    for p in preps:
+        handle = _own_cache(session, assignment, fname, p) if spec.backward_of else None
+        reused.append(handle is not None)
+        calls.append([(fname, [*_copy(p.douts), handle], [], False)] if handle is not None
+                     else _case_calls(assignment, fname, p, "chain"))
+    before = session.restarts
+    answers = session.run_cases(calls)
+    if session.restarts != before and any(reused):     # handles of a worker that died: again
+        redo = [i for i, r in enumerate(reused) if r]
+        again = session.run_cases([_case_calls(assignment, fname, preps[i], "chain") for i in redo])
+        for i, replies in zip(redo, again, strict=True):
+            answers[i], reused[i] = replies, False
     checks: list[dict] = []
     events: list[str] = []
-    for prep, replies in zip(preps, answers, strict=True):
+    for prep, replies, own in zip(preps, answers, reused, strict=True):
         checks.extend(c for c in _case_checks(assignment, fname, prep, replies, inputs=False))
-        event = _chain_failure(assignment, fname, members, results, replies, prep)
+        event = _chain_failure(assignment, fname, members, results, replies, prep, own)
         if event and event not in events:
             events.append(event)
     if all(c["passed"] for c in checks):
@@ -780,8 +802,32 @@ def _credit_own_chain(assignment: Assignment, fname: str, res: dict) -> None:
                hints=[sentence] + [c["message"] for c in checks if not c["passed"]][:1])
 
 
+def _own_cache(session: Session, assignment: Assignment, fname: str, prep: Prepared):
+    """The worker handle of the cache the student's forward made, alone and without calling any
+    dependency, on this case's very inputs (so it is their own chain's cache); or None."""
+    fwd = assignment.specs[fname].backward_of
+    kept = session.own_caches.get((fwd, prep.case.label))
+    if kept is None or kept[0] != session.restarts or session.worker is None or not session.worker.alive:
+        return None
+    fwd_prep = next((q for q in assignment.prepared[fwd] if q.case.label == prep.case.label), None)
+    if fwd_prep is None or not _same(fwd_prep.args, prep.args):
+        return None
+    return {"$h": kept[1]}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and bool(np.array_equal(a, b)))
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
 def _chain_failure(assignment: Assignment, fname: str, members: list[str], results: dict,
-                   replies, prep: Prepared) -> str | None:
+                   replies, prep: Prepared, reused: bool = False) -> str | None:
     """Why one case of the chain could not be checked, naming the dependency at fault."""
     spec = assignment.specs[fname]
     tail = f"so {fname} could not be checked with your chain"
@@ -789,7 +835,7 @@ def _chain_failure(assignment: Assignment, fname: str, members: list[str], resul
         kind = _error_kind(replies)
         partial = getattr(replies, "replies", [])
         culprit = None
-        if spec.backward_of and not partial:
+        if spec.backward_of and not partial and not reused:
             culprit = spec.backward_of                   # it died in the student's forward
         else:
             culprit = next((d for d in members if results.get(d, {}).get("errors", {}).get(kind)),
