@@ -512,7 +512,8 @@ def grade_function(session: Session, assignment: Assignment, fname: str) -> dict
     for prep, replies in zip(preps, answers, strict=True):
         if (len(keep) == 1 and session.restarts == restarts and not isinstance(replies, str)
                 and replies[0][0].get("ok") and not replies[0][0].get("deps")):
-            handle = (replies[0][0].get("result") or [None] * (keep[0] + 1))[keep[0]]
+            tree = replies[0][0].get("result")
+            handle = tree[keep[0]] if isinstance(tree, list) and len(tree) > keep[0] else None
             if isinstance(handle, dict) and isinstance(handle.get("$h"), int):
                 session.own_caches[(fname, prep.case.label)] = (restarts, handle["$h"])
         if not spec.backward_of and CACHE in spec.outputs:
