@@ -15,7 +15,7 @@ from autograder.synth import clean_source, student_notebook
 REPO = Path(__file__).resolve().parent.parent
 RNN = json.loads((REPO / "exercises" / "manifest.json").read_text())["01_rnn"]["functions"]
 FAST = Limits(timeout_s=3.0, load_timeout_s=10.0)
-SYNTAX_CASE = Path("/work/shared/cases/syntax-error-missing/student/01_rnn.ipynb")
+SYNTAX_CASE = Path(__file__).parent / "cases" / "syntax-error-missing" / "01_rnn.ipynb"
 
 STEP_WITH_DEFAULT = '''
 def rnn_step_forward(x, prev_h, Wx, Wh, b, activation=np.tanh):

@@ -285,6 +285,21 @@ def temporal_softmax_loss(x, y, mask):
     return loss, dx * m[..., None] / N
 '''
 
+CS231N_SOFTMAX_LOSS = '''
+def temporal_softmax_loss(x, y, mask):
+    N, T, V = x.shape
+    x_flat, y_flat, mask_flat = x.reshape(N * T, V), y.reshape(N * T), mask.reshape(N * T)
+    probs = np.exp(x_flat - np.max(x_flat, axis=1, keepdims=True))
+    probs /= np.sum(probs, axis=1, keepdims=True)
+    loss = -np.sum(mask_flat * np.log(probs[np.arange(N * T), y_flat])) / N
+    dx_flat = probs.copy()
+    dx_flat[np.arange(N * T), y_flat] -= 1
+    dx_flat /= N
+    dx_flat *= mask_flat[:, None]
+    return loss, dx_flat.reshape(N, T, V)
+'''
+
+
 NAIVE_SIGMOID = '''
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
@@ -304,6 +319,17 @@ def test_softmax_without_max_shift_fails_with_a_stability_hint(tmp_path):
         sum(v for k, v in fns.items() if k != "temporal_softmax_loss")
 
 
+def test_a_correct_loss_written_as_log_of_probabilities_keeps_full_marks(tmp_path):
+    """CS231n's own form (shift, normalise, then log of the picked probability) is correct; the
+    extreme case must catch a missing max shift, not the underflow of a tiny probability."""
+    fns = MANIFEST["01_rnn"]["functions"]
+    nb = student_notebook(tmp_path / "cs231n.ipynb", fns,
+                          overrides={"temporal_softmax_loss": CS231N_SOFTMAX_LOSS})
+    r = grade(nb, "01_rnn", limits=FAST)
+    fr = r["functions"]["temporal_softmax_loss"]
+    assert fr["score"] == fr["max_score"], fr["hints"]
+
+
 def test_naive_sigmoid_fails_with_a_stability_hint(tmp_path):
     fns = MANIFEST["03_lstm"]["functions"]
     nb = student_notebook(tmp_path / "naive.ipynb", fns, overrides={"sigmoid": NAIVE_SIGMOID})
@@ -316,7 +342,7 @@ def test_naive_sigmoid_fails_with_a_stability_hint(tmp_path):
     assert r["functions"]["lstm_step_backward"]["score"] == fns["lstm_step_backward"]
 
 
-FLOAT32_CASE = Path("/work/shared/cases/float32-precision/student_float32/01_rnn.ipynb")
+FLOAT32_CASE = Path(__file__).parent / "cases" / "float32-precision" / "01_rnn.ipynb"
 
 
 def test_float32_student_gets_full_credit_within_float32_precision(tmp_path):
