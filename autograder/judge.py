@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -343,20 +342,20 @@ def grade_function(session: Session, assignment: Assignment, fname: str) -> dict
     for prep, replies in zip(preps, answers, strict=True):
         result, echo = _case_result(assignment, fname, prep, replies)
         if isinstance(result, str):
-            msg = diagnose.explain_error(result)
+            msg = diagnose.explain_error(result, prep.case.dims)
             for name in prep.expected:
                 checks.append({"case": prep.case.label, "check": name, "passed": False,
-                               "message": msg})
+                               "message": msg, "mistake": None, "error": result})
             checks.append({"case": prep.case.label, "check": "inputs unchanged",
                            "passed": False, "message": "not checked: the call failed"})
             hints.append(msg)
             continue
         got, _ = flatten(spec.outputs, result)
         for name, ref in prep.expected.items():
-            ok, msg = diagnose.check(name, got.get(name, Err("missing")), ref,
-                                     prep.shapes.get(name, ""), prep, spec)
+            ok, msg, mistake = diagnose.verdict(name, got.get(name, Err("missing")), ref,
+                                                prep.shapes.get(name, ""), prep, spec)
             checks.append({"case": prep.case.label, "check": name, "passed": ok,
-                           "message": msg})
+                           "message": msg, "mistake": mistake, "error": None})
             if msg and not ok:
                 hints.append(msg)
         sent, echoed = echo
@@ -375,18 +374,16 @@ def grade_function(session: Session, assignment: Assignment, fname: str) -> dict
     total = len(checks)
     points = float(assignment.points[fname])
     score = round(points * passed / total, 4) if total else 0.0
-    # Most frequent hints first, each once (messages that differ only in a number, such as the
-    # time step, count as one), with the number of cases it showed up in.
+    # One hint per mistake (catalogued mistakes first), not one per output, with the number of
+    # cases it showed up in; "unexplained": points lost that no catalogued mistake explains.
     n_cases = len(assignment.prepared[fname])
-    groups: dict[str, list[str]] = {}
-    for h in hints:
-        groups.setdefault(re.sub(r"\d+", "#", h), []).append(h)
-    ranked = sorted(groups.values(), key=lambda g: -len(g))
-    order = [g[0] if n_cases == 1 else f"{g[0]} (in {len(g)} of {n_cases} cases)"
-             for g in ranked]
+    order, mistakes = diagnose.summarize_hints(checks, n_cases)
+    unexplained = sum(1 for c in checks if not c["passed"] and not c.get("mistake")
+                      and c["check"] != "inputs unchanged")
     return {"score": score, "max_score": points, "passed": passed, "total": total,
             "status": "passed" if passed == total else ("partial" if passed else "failed"),
-            "hints": order[:6], "checks": checks,
+            "hints": order[:6], "checks": checks, "mistakes": mistakes,
+            "unexplained": unexplained,
             "visible_tests": f"test_{fname} cell: {spec.visible}",
             "hidden_tests": _hidden_summary(assignment, fname)}
 

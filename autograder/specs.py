@@ -70,10 +70,15 @@ class Gen:
 class Mistake:
     """A common mistake: a buggy version of the reference and the hint to give when it matches.
 
-    ``compute(args, douts)`` returns the outputs (name -> array) that the buggy code would give.
-    Only the outputs it returns are compared.
+    - ``id``: a stable slug ("sigmoid_for_tanh"), reported in the result's ``mistakes`` and used
+      by the bug corpus to check that the hint is on target;
+    - ``hint``: what the student is told (never code or values of the buggy variant);
+    - ``compute(args, douts)``: the outputs (name -> array) that the buggy code would give, computed
+      in the judge from the reference with *reference* dependencies (each function is graded on
+      its own). Only the outputs it returns are compared.
     """
 
+    id: str
     hint: str
     compute: Callable[[list, list], dict[str, np.ndarray]]
 
@@ -88,7 +93,9 @@ class Func:
     - ``outputs``: "name:shape" per returned value ("loss:" for a scalar, "grads:dict",
       "clipped:list"), or CACHE;
     - ``douts(gen, fwd_outputs)``: upstream gradients, for a backward function;
-    - ``exclude``: case labels where the function is not defined (e.g. T=1 for captions).
+    - ``exclude``: case labels where the function is not defined (e.g. T=1 for captions);
+    - ``calls``: the graded (or pasted-in prior) functions it may call. Graded alone, each of these
+      names is answered by the judge's reference (``None``: the default of :data:`CALLS`).
     """
 
     reference: Callable
@@ -102,6 +109,37 @@ class Func:
     exclude: Callable[[Case], bool] = lambda case: False
     fixtures: str = ""              # source of helper functions the worker needs ($fn args)
     visible: str = "shape checks, a small known-answer case and a numerical gradient check"
+    calls: tuple[str, ...] | None = None
+    extreme: bool = False           # exponentiates: also graded on the "extreme values" case
+
+    def __post_init__(self):
+        if not self.extreme:
+            own = self.exclude
+            self.exclude = lambda case: EXTREME in case.label or own(case)
+
+
+# The call graph of the solutions (and of any student who follows the stubs): a function graded
+# "alone" sees the judge's reference for each of these names. A superset is harmless (a name the
+# student never calls is never asked for); the references must exist in ``solutions``.
+_CAPTION_LAYERS = ("word_embedding_forward", "temporal_affine_forward", "lstm_step_forward",
+                   "attention_forward")
+CALLS: dict[str, tuple[str, ...]] = {
+    "rnn_forward": ("rnn_step_forward",),
+    "rnn_backward": ("rnn_step_backward",),
+    "lstm_forward": ("lstm_step_forward",),
+    "lstm_backward": ("lstm_step_backward",),
+    "gru_forward": ("gru_step_forward",),
+    "gru_backward": ("gru_step_backward",),
+    "tbptt_train": ("clip_grad_norm",),
+    "captioning_loss": (*_CAPTION_LAYERS, "temporal_softmax_loss", "word_embedding_backward",
+                        "temporal_affine_backward", "lstm_step_backward", "attention_backward"),
+    "captioning_sample": _CAPTION_LAYERS,
+}
+
+
+def calls_of(name: str, spec: Func) -> tuple[str, ...]:
+    """The dependencies of graded function ``name``: ``spec.calls``, else :data:`CALLS`."""
+    return tuple(spec.calls) if spec.calls is not None else CALLS.get(name, ())
 
 
 def standard_cases(seed: int, random_dims: Callable[[np.random.Generator], dict[str, int]],
@@ -115,7 +153,18 @@ def standard_cases(seed: int, random_dims: Callable[[np.random.Generator], dict[
     edge_txt = ", ".join(f"{k}=1" for k, v in edge.items() if v == 1 and k in "NTH")
     cases.append(Case(f"edge case {edge_txt}", edge, 1.0, seed + 20))
     cases.append(Case("large magnitudes (saturating)", fixed, saturate, seed + 30))
+    cases.append(Case(EXTREME_LABEL, fixed, EXTREME_SCALE, seed + 40))
     return cases
+
+
+# Inputs and weights scaled by 32: pre-activations x Wx + h Wh + b of about +-1000 (sums of
+# O(1) products scaled 32 * 32). exp(710) overflows float64, so an exp-based sigmoid, tanh or
+# softmax that is not written in a stable form fails here. Only functions with ``extreme=True``
+# (forward passes that exponentiate) are graded on this case: the gradients of a fully saturated
+# layer are zero, which a do-nothing answer would match.
+EXTREME = "extreme values"
+EXTREME_LABEL = "extreme values (about \u00b11000)"
+EXTREME_SCALE = 32.0
 
 
 def recurrent_cases(seed: int) -> list[Case]:

@@ -100,7 +100,7 @@ def test_instructor_notebooks_get_full_marks():
 @pytest.mark.parametrize("mutation,function,hint", [
     ("rnn_step_no_tanh", "rnn_step_backward", "(1 - h^2)"),
     ("rnn_step_dWh_T", "rnn_step_backward", "dWh: shape (H, H) ok, values off by a transpose"),
-    ("rnn_no_accumulate", "rnn_backward", "backwards; the gradient from later steps is not added"),
+    ("rnn_no_accumulate", "rnn_backward", "the gradient from later steps is not added"),
     ("softmax_no_mask", "temporal_softmax_loss", "mask is ignored"),
     ("embedding_overwrite", "word_embedding_backward", "np.add.at"),
     ("affine_db_sign", "temporal_affine_backward", "db: sign error"),

@@ -87,6 +87,12 @@ def _clip_each(args, douts):
     return {f"clipped[{i}]": a for i, a in enumerate(out)}
 
 
+def _clip_always(args, douts):
+    grads, max_norm = args
+    total = float(np.sqrt(sum((a ** 2).sum() for a in grads)))
+    return {f"clipped[{i}]": a * (max_norm / total) for i, a in enumerate(grads)}
+
+
 def _tbptt_args(g: Gen) -> list:
     V = g.dims["V"]
     params = {"Wx": g.w("V H"), "Wh": g.w("H H")}
@@ -114,22 +120,25 @@ def _tbptt_clipped_norms(args, douts):
 FUNCTIONS = {
     "clip_grad_norm": Func(
         S.clip_grad_norm, _clip_args, ["clipped:list", "total_norm:"], time_axis=False,
-        mistakes=[Mistake("each array was clipped by its own norm: the norm is global, over all "
-                          "gradients together", _clip_each)],
+        mistakes=[Mistake("clip_each_array", "each array was clipped by its own norm: the norm is global, over all "
+                          "gradients together", _clip_each),
+                  Mistake("clip_scales_up", "gradients whose norm is below max_norm must stay "
+                          "unchanged: scale by min(1, max_norm / norm)", _clip_always)],
         visible="a list of arrays compared with torch.nn.utils.clip_grad_norm_"),
     "tbptt_train": Func(
         tbptt_train, _tbptt_args, ["params:dict", "losses:", "grad_norms:"], time_axis=False,
         fixtures=FIXTURES,
-        mistakes=[Mistake("the hidden state is not carried from one chunk to the next",
+        mistakes=[Mistake("state_not_carried", "the hidden state is not carried from one chunk to the next",
                           _tbptt_no_carry),
-                  Mistake("grad_norms must be the norms before clipping", _tbptt_clipped_norms)],
+                  Mistake("norms_after_clipping", "grad_norms must be the norms before clipping",
+                          _tbptt_clipped_norms)],
         visible="chunking, carried state, SGD steps and clipping with a recording loss_fn"),
     # Not graded in the current manifest; ready if an assignment lists them.
     "softmax_with_temperature": Func(
         S.softmax_with_temperature,
         lambda g: [g.x("N V", 3.0), {"fixed case": 1.0}.get(g.case.label, 0.5)],
         ["probs:N V"], time_axis=False,
-        mistakes=[Mistake("not numerically stable: subtract the largest logit before exp",
+        mistakes=[Mistake("no_max_shift", "not numerically stable: subtract the largest logit before exp",
                           lambda a, d: {"probs": _naive_softmax(*a)})]),
     "sample_with_temperature": Func(
         S.sample_with_temperature,
