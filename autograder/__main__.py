@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         sp.add_argument("--out", default=None, help="default: COURSE/hidden_grades/ASSIGNMENT")
         sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sm.add_argument("--manifest", default=None)
-    sm.add_argument("--threshold", type=float, default=0.6,
-                    help="show pairs side by side from this similarity on (0-1, default 0.6)")
+    sm.add_argument("--threshold", type=float, default=0.7,
+                    help="show pairs side by side from this similarity on (0-1, default 0.7)")
     sm.add_argument("--common", type=float, default=0.25, help="ignore fingerprints shared by more "
                     "than this share of the class (the obvious structure; default 0.25)")
     for sp in (g, gs, b):

@@ -127,7 +127,7 @@ def summarize(entries: dict[str, dict]) -> dict:
     for student, entry in entries.items():
         r = entry["result"]
         kinds = Counter()
-        for fname, fr in r.get("functions", {}).items():
+        for fr in r.get("functions", {}).values():
             for kind, n in (fr.get("errors") or {}).items():
                 if n:
                     kinds[kind] += n
@@ -255,15 +255,18 @@ no catalogued mistake matched: the catalogue's blind spot, worth reading by hand
 
 <h2>Errors, time-outs and limits</h2>
 {% if s.errors.rows %}<p>{{ s.errors.students }} students had at least one check that raised,
-timed out, crashed or hit a limit ({% for k, n in s.errors.by_kind.items() %}{{ k }}: {{ n }}{{ ", " if not loop.last }}{% endfor %}).</p>
+timed out, crashed or hit a limit ({% for k, n in s.errors.by_kind.items() %}{{ k }}: {{ n }}
+{{- ", " if not loop.last }}{% endfor %}).</p>
 <details><summary>List ({{ s.errors.rows|length }})</summary><div class="wrap"><table>
 <tr><th>student</th><th>checks by kind</th><th class="num">score</th></tr>
-{% for r in s.errors.rows %}<tr><td>{{ r.student }}</td><td>{% for k, n in r.kinds.items() %}{{ k }} {{ n }}{{ ", " if not loop.last }}{% endfor %}</td>
+{% for r in s.errors.rows %}<tr><td>{{ r.student }}</td>
+<td>{% for k, n in r.kinds.items() %}{{ k }} {{ n }}{{ ", " if not loop.last }}{% endfor %}</td>
 <td class="num">{{ fmt(r.score) }}</td></tr>{% endfor %}</table></div></details>
 {% else %}<p>None.</p>{% endif %}
 
 <h2>Flagged for manual review</h2>
-{% if s.manual_review %}<ul>{% for r in s.manual_review %}<li>{{ r.student }}: {{ r.reasons|join("; ") or "flagged" }}</li>{% endfor %}</ul>
+{% if s.manual_review %}<ul>{% for r in s.manual_review %}
+<li>{{ r.student }}: {{ r.reasons|join("; ") or "flagged" }}</li>{% endfor %}</ul>
 {% else %}<p>None.</p>{% endif %}
 
 <h2>Late submissions</h2>

@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import builtins
 import io
-import itertools
-import keyword
 import json
+import keyword
 import re
 import tokenize
 from collections import defaultdict
@@ -81,15 +80,15 @@ def release_code(course: Path, assignment: str, notebook_name: str) -> str:
     ``source/`` with its solution regions removed, as ``nbgrader generate_assignment`` does.
     Returns "" when neither exists.
     """
-    import nbformat
+    from autograder.notebook import read_cells
 
     for folder in ("release", "source"):
         path = course / folder / assignment / notebook_name
         if not path.exists():
             continue
-        nb = nbformat.read(path, as_version=4)
+        cells, _ = read_cells(path)
         code = []
-        for cell in nb.cells:
+        for cell in cells:
             if cell.cell_type != "code":
                 continue
             src = cell.source
@@ -189,12 +188,13 @@ def build_documents(subs: dict[str, Path], functions: list[str], given: str,
 
 
 def rank_pairs(docs: list[Document], common: float = 0.25, min_shared: int = 3,
-               progress: bool = False) -> tuple[list[dict], int]:
+               min_share: float = 0.2, progress: bool = False) -> tuple[list[dict], int]:
     """Rank pairs by shared fingerprints; returns (pairs, number of common hashes ignored).
 
-    Candidate pairs come from an inverted index of fingerprints (only pairs that share at least
-    ``min_shared`` distinctive fingerprints are compared in full), so 1,000 submissions do not
-    cost half a million comparisons. A fingerprint present in more than ``common`` of the
+    Candidate pairs come from counting every pair's shared distinctive fingerprints in one
+    matrix product; only pairs sharing at least ``min_shared`` of them, and at least ``min_share``
+    of the smaller document's, are compared in full (copydetect's ``compare_files``), so 1,000
+    submissions do not cost half a million full comparisons. A fingerprint present in more than ``common`` of the
     submissions (and in at least 3) is treated as the obvious structure and ignored.
     """
     from copydetect.detector import compare_files
@@ -216,12 +216,20 @@ def rank_pairs(docs: list[Document], common: float = 0.25, min_shared: int = 3,
 
                 d.fp.token_coverage = get_token_coverage(d.fp.hash_idx, d.fp.k,
                                                          len(d.fp.filtered_code))
-    shared: dict[tuple[int, int], int] = defaultdict(int)
-    for h, who in owners.items():
-        if h in obvious or len(who) < 2:
-            continue
-        for i, j in itertools.combinations(who, 2):
-            shared[(i, j)] += 1
+    # Shared distinctive fingerprints of every pair at once: a documents x fingerprints 0/1
+    # matrix B (only fingerprints held by 2 or more documents) and C = B B^T, in column chunks.
+    multi = [h for h, who in owners.items() if h not in obvious and len(who) >= 2]
+    counts = np.zeros((n, n), dtype=np.float32)
+    for start in range(0, len(multi), 4096):
+        chunk = multi[start:start + 4096]
+        B = np.zeros((n, len(chunk)), dtype=np.float32)
+        for c, h in enumerate(chunk):
+            B[owners[h], c] = 1.0
+        counts += B @ B.T
+    sizes = np.array([max(1, len(d.fp.hashes)) for d in docs], dtype=np.float32)
+    smaller = np.minimum(sizes[:, None], sizes[None, :])
+    iu, ju = np.nonzero(np.triu((counts >= min_shared) & (counts >= min_share * smaller), k=1))
+    shared = {(int(i), int(j)): int(counts[i, j]) for i, j in zip(iu, ju, strict=True)}
     pairs = []
     for (i, j), count in tqdm(sorted(shared.items()), desc="comparing", unit="pair",
                               disable=not progress):
@@ -273,8 +281,11 @@ the class (the obvious structure of a solution) were ignored. Fingerprinting: co
 <p>{{ n_docs }} submissions compared; {{ pairs|length }} pairs share distinctive code;
 {{ shown|length }} at or above {{ (100 * threshold)|round|int }}% are shown below.</p>
 <table><tr><th>#</th><th>pair</th><th class="num">similarity</th><th class="num">of A</th><th class="num">of B</th></tr>
-{% for p in pairs[:top] %}<tr><td>{{ loop.index }}</td><td>{% if p in shown %}<a href="#p{{ loop.index }}">{{ p.a }} &amp; {{ p.b }}</a>{% else %}{{ p.a }} &amp; {{ p.b }}{% endif %}</td>
-<td class="num">{{ pct(p.similarity) }}</td><td class="num">{{ pct(p.share_a) }}</td><td class="num">{{ pct(p.share_b) }}</td></tr>
+{% for p in pairs[:top] %}<tr><td>{{ loop.index }}</td>
+<td>{% if p in shown %}<a href="#p{{ loop.index }}">{{ p.a }} &amp; {{ p.b }}</a>
+{%- else %}{{ p.a }} &amp; {{ p.b }}{% endif %}</td>
+<td class="num">{{ pct(p.similarity) }}</td><td class="num">{{ pct(p.share_a) }}</td>
+<td class="num">{{ pct(p.share_b) }}</td></tr>
 {% endfor %}</table>
 {% for p in shown %}
 <h2 id="p{{ loop.index }}">{{ loop.index }}. {{ p.a }} &amp; {{ p.b }}: {{ pct(p.similarity) }}</h2>
@@ -286,7 +297,7 @@ the class (the obvious structure of a solution) were ignored. Fingerprinting: co
 
 
 def run_similarity(course: str | Path, assignment: str, *, out_dir: str | Path | None = None,
-                   manifest: str | Path | None = None, threshold: float = 0.6,
+                   manifest: str | Path | None = None, threshold: float = 0.7,
                    common: float = 0.25, top: int = 50, progress: bool = True) -> dict:
     """Rank every pair of submissions; write similarity.html and similarity.json; return the JSON.
 

@@ -176,7 +176,7 @@ def softmax_loss(r, bug):
         body = [f"    s = {shift}",
                 "    p = np.exp(s)",
                 "    p /= p.sum(axis=2, keepdims=True)",
-                f"    nll = -np.log(p[np.arange(N)[:, None], np.arange(T)[None, :], y])",
+                "    nll = -np.log(p[np.arange(N)[:, None], np.arange(T)[None, :], y])",
                 f"    loss = np.sum(nll * {m}) / N",
                 "    dx = p.copy()",
                 "    dx[np.arange(N)[:, None], np.arange(T)[None, :], y] -= 1",
