@@ -298,19 +298,23 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
             return [decode(v, arrays) for v in tree]
         return tree
 
-    def encode(obj, arrays, depth=0):
-        """Turn a result into a JSON tree of plain arrays; anything else becomes an error leaf."""
+    def encode(obj, arrays, depth=0, plain=False):
+        """Turn a result into a JSON tree of plain arrays; anything else becomes an error leaf.
+        ``plain``: numbers stay numbers (arguments of a dependency call)."""
         if depth > 4:
             return {"$err": "nested too deeply"}
         if _type(obj) in (tuple, list):
-            return [encode(v, arrays, depth + 1) for v in obj]
+            return [encode(v, arrays, depth + 1, plain) for v in obj]
         if _type(obj) is dict:
-            return {"$d": {_str(k): encode(v, arrays, depth + 1) for k, v in obj.items()}}
+            return {"$d": {_str(k): encode(v, arrays, depth + 1, plain) for k, v in obj.items()}}
+        if plain and (_type(obj) in (int, float, bool) or _isinstance(obj, _generic)):
+            return obj.item() if _isinstance(obj, _generic) else obj
         if _type(obj) in (int, float, bool) or _isinstance(obj, (_ndarray, _generic)):
             try:
                 a = _asarray(obj)
-                if a.dtype.kind == "f" and a.dtype != "<f4":
-                    a = a.astype("<f8")     # float32 stays float32: the judge grades its precision
+                if a.dtype.kind == "f":
+                    if a.dtype != "<f4":    # float32 stays float32: the judge grades its precision
+                        a = a.astype("<f8")
                 elif a.dtype.kind in "iu":
                     a = a.astype("<i8")
                 elif a.dtype.kind == "b":
@@ -335,7 +339,8 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
         reference's outputs as plain arrays (or the reference's error, raised here)."""
         def proxy(*args, **kwargs):
             out: list = []
-            head = {"dep": name, "args": encode(list(args), out), "kwargs": encode(dict(kwargs), out)}
+            head = {"dep": name, "args": encode(list(args), out, plain=True),
+                    "kwargs": encode(dict(kwargs), out, plain=True)}
             t0 = _perf()
             _send(sock, head, out)
             reply, got = _recv(sock)

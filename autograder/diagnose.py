@@ -1,9 +1,14 @@
 """Compare one output with the reference and, when it is wrong, say why without leaking.
 
-Messages name the output, the case kind, symbolic shapes ("(H, H)") and time steps, and match
-the student's values against a catalogue of common mistakes (transpose, sign, a constant factor,
-an error that starts at one time step, the function-specific buggy variants of ``Func.mistakes``).
-They never contain the hidden inputs, the expected values or the test code.
+Messages name the output, the case kind, symbolic shapes ("(H, H)") and time steps counted from
+the start or the end (never T), and match the student's values against a catalogue of common
+mistakes: the function-specific buggy variants of ``Func.mistakes`` (each with a stable id), then
+transpose, sign and a constant factor (not on one-element outputs), an error that starts at one
+time step. They never contain the hidden inputs, the expected values, the hidden sizes or the test
+code; the student's own exception text is rewritten with symbols (:func:`scrub`).
+
+Interface used by the judge: :func:`verdict` per output, :func:`explain_error` per failed call,
+:func:`summarize_hints` per function (one hint per mistake).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ RTOL = 1e-5
 
 
 def close(a: np.ndarray, b: np.ndarray) -> bool:
-    """float64 agreement up to summation order (and float32 students), scaled by magnitude."""
+    """float64 agreement up to summation order, scaled by magnitude (float32: :func:`close32`)."""
     if a.shape != b.shape:
         return False
     if a.dtype.kind in "iub" and b.dtype.kind in "iub":
@@ -131,7 +136,7 @@ def verdict(name: str, got, ref, sym: str, prep, spec) -> tuple[bool, str, str |
             return False, f"{name}: contains NaN or inf", None
     if close(got, ref) or (single and close32(got, ref)):
         return True, "", None
-    text, mistake = _why(name, got, ref, sym, prep, spec)
+    text, mistake = _why(name, got, ref, sym, prep, spec, close32 if single else close)
     if single:
         text += ("; your arrays are float32 and these values are wrong even at float32 precision "
                  "(the reference computes in float64)")
@@ -169,8 +174,9 @@ def _fraction(k: int, n: int) -> str:
     return "most" if 2 * k > n else "some"
 
 
-def _why(name, got, ref, sym, prep, spec) -> tuple[str, str | None]:
-    """Why an output is wrong: (text, catalogue mistake id or None)."""
+def _why(name, got, ref, sym, prep, spec, near=close) -> tuple[str, str | None]:
+    """Why an output is wrong: (text, catalogue mistake id or None); ``near`` compares with a
+    buggy variant (at float32 precision for a float32 answer)."""
     shape_s = symbolic(ref.shape, sym, prep.case.dims)
     if np.all(got == 0) and np.any(ref != 0):
         return "all zeros: is it computed at all?", None
@@ -179,7 +185,7 @@ def _why(name, got, ref, sym, prep, spec) -> tuple[str, str | None]:
         if value is None:
             continue
         value = np.asarray(value, dtype=np.float64)
-        if value.shape != ref.shape or close(value, ref) or not close(got, value):
+        if value.shape != ref.shape or close(value, ref) or not near(got, value):
             continue            # the buggy variant gives the right answer here: no evidence
         where = _time_hint(name, got, ref, sym, spec).lstrip(": ").split(": ")[0]
         return (f"{where}; {hint}" if where else hint), mistake_id
@@ -307,7 +313,8 @@ def scrub(text: str, dims: dict[str, int]) -> str:
 # ----------------------------------------------------------------------------- hint summary
 def error_mistake(error: str) -> str | None:
     """The catalogue id an error message proves by itself (an overflow in the extreme case)."""
-    last = error.strip().splitlines()[-1] if error and error.strip() else ""
+    error = str(error or "")
+    last = error.strip().splitlines()[-1] if error.strip() else ""
     if "FloatingPointError" in last and "overflow" in last:
         return "numerically_unstable"
     return None

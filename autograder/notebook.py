@@ -43,6 +43,8 @@ class Program:
     found: dict[str, str]                  # graded function -> where its definition was found
     missing: list[str]
     notes: list[str] = field(default_factory=list)
+    # graded function -> why it is missing although the notebook defines it (a syntax error)
+    problems: dict[str, str] = field(default_factory=dict)
 
 
 def read_cells(path: str | Path) -> tuple[list[Cell], list[str]]:
@@ -157,9 +159,67 @@ def _bound_names(node: ast.stmt) -> list[str]:
 
 
 def _segment(node: ast.stmt, source: str) -> tuple[int, str]:
-    """(first line, text) of a top-level statement including its decorators."""
+    """(first line, text) of a statement including its decorators.
+
+    A statement nested under a top-level ``if``/``try``/``with`` is dedented to column 0.
+    """
     first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-    return first, "\n".join(source.split("\n")[first - 1: node.end_lineno])
+    lines = source.split("\n")[first - 1: node.end_lineno]
+    indent = node.col_offset
+    if indent:
+        lines = [ln[indent:] if ln[:indent].strip() == "" else ln.lstrip() for ln in lines]
+    return first, "\n".join(lines)
+
+
+def _statements(body: list[ast.stmt]):
+    """Top-level statements, and those nested under top-level if/try/with blocks, which run
+    when the cell runs (the branch taken is not known: every branch is looked at, the last
+    binding of a name wins)."""
+    for node in body:
+        if isinstance(node, ast.If | ast.With | ast.AsyncWith):
+            yield from _statements(node.body)
+            yield from _statements(getattr(node, "orelse", []))
+        elif isinstance(node, ast.Try | getattr(ast, "TryStar", ast.Try)):
+            yield from _statements(node.body)
+            for h in node.handlers:
+                yield from _statements(h.body)
+            yield from _statements(node.orelse)
+            yield from _statements(node.finalbody)
+        else:
+            yield node
+
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
+
+
+def _text_cell_code(source: str) -> str:
+    """The code of a Markdown/Raw cell: the fenced blocks if it has any (other lines blanked,
+    so line numbers stay right), else the whole text."""
+    lines = source.split("\n")
+    if not any(_FENCE.match(ln) for ln in lines):
+        return source
+    out, inside = [], False
+    for ln in lines:
+        if _FENCE.match(ln):
+            inside = not inside
+            out.append("")
+        else:
+            out.append(ln if inside else "")
+    return "\n".join(out)
+
+
+def _syntax_error(source: str) -> tuple[int, str] | None:
+    """(line, message) of the first syntax error of a cell (magics replaced by ``pass``)."""
+    lines = [(_MAGIC.sub(r"\1pass", ln) if _MAGIC.match(ln) else ln) for ln in source.split("\n")]
+    try:
+        with _PARSE_LOCK:
+            ast.parse("\n".join(lines))
+    except SyntaxError as e:
+        return int(e.lineno or 0), str(e.msg)
+    except (ValueError, RecursionError, MemoryError, SystemError) as e:
+        return 0, type(e).__name__
+    return None
 
 
 def _used_names(node: ast.stmt, source: str) -> set[str]:
@@ -207,16 +267,24 @@ def extract(cells: list[Cell], functions: list[str]) -> Program:
     order = 0
     unparsable = 0
     code_cells = [c for c in cells if c.cell_type == "code"]
-    other_cells = [c for c in cells if c.cell_type == "raw"]
+    other_cells = [Cell(c.index, c.cell_type, _text_cell_code(c.source)) for c in cells
+                   if c.cell_type in ("raw", "markdown")]
     raw_bindings: dict[str, tuple[int, int, ast.stmt, str]] = {}
+    broken: dict[str, tuple[int, int, str]] = {}    # name -> (cell, line, message)
+    cell_types = {c.index: c.cell_type for c in cells}
     for group, target in ((code_cells, bindings), (other_cells, raw_bindings)):
         for cell in group:
             tree = _parse(cell.source)
             if tree is None:
                 if cell.cell_type == "code" and cell.source.strip():
                     unparsable += 1
+                    line, msg = _syntax_error(cell.source) or (0, "invalid syntax")
+                    notes.append(f"cell {cell.index} has a syntax error at line {line} ({msg}) "
+                                 "and was skipped, as Python would skip it")
+                    for name in _DEF.findall(cell.source):
+                        broken[name] = (cell.index, line, msg)
                 continue
-            for node in tree.body:
+            for node in _statements(tree.body):
                 order += 1
                 if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
                     if target is bindings:
@@ -224,13 +292,18 @@ def extract(cells: list[Cell], functions: list[str]) -> Program:
                     continue
                 for name in _bound_names(node):
                     target[name] = (order, cell.index, node, cell.source)
-    if unparsable:
-        notes.append(f"{unparsable} code cell(s) have a syntax error and were skipped")
     found: dict[str, str] = {}
+    problems: dict[str, str] = {}
     for f in functions:
         if f not in bindings and f in raw_bindings:
             bindings[f] = raw_bindings[f]
-            notes.append(f"{f} was found in a raw cell (its cell type was changed); graded anyway")
+            kind = {"raw": "Raw", "markdown": "Markdown"}.get(cell_types.get(raw_bindings[f][1]), "text")
+            notes.append(f"{f} was found in a {kind} cell (cell {raw_bindings[f][1]}): its cell type "
+                         "was changed, so Jupyter would not run it; graded anyway")
+        if f not in bindings and f in broken:
+            cell_i, line, msg = broken[f]
+            problems[f] = (f"{f} is defined in cell {cell_i}, but that cell has a syntax error at "
+                           f"line {line}: {msg}")
 
     selected: dict[int, tuple[int, ast.stmt, str]] = {}
     todo = [f for f in functions if f in bindings]
@@ -257,7 +330,7 @@ def extract(cells: list[Cell], functions: list[str]) -> Program:
         # Keep line numbers right in tracebacks by padding with blank lines.
         chunks.append((f"cell {cell_index}", "\n" * (first - 1) + text + "\n"))
     missing = [f for f in functions if f not in bindings]
-    return Program(chunks, found, missing, notes)
+    return Program(chunks, found, missing, notes, problems)
 
 
 def load_program(path: str | Path, functions: list[str]) -> Program:

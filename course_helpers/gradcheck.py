@@ -80,9 +80,22 @@ def eval_numerical_gradient_array(
 
 
 def _as_float_array(x: np.ndarray, name: str) -> np.ndarray:
+    """x itself if it is a float64 array; raises ValueError otherwise.
+
+    Lower precisions are refused rather than upcast: x is perturbed in place (f sees the very
+    array), and with float32 the step h = 1e-5 is about 100 units in the last place of O(1)
+    values, so rounding dominates the difference quotient (a correct backward shows a relative
+    error of about 0.1). PyTorch's torch.autograd.gradcheck warns for the same reason.
+    """
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
         raise ValueError(
             f"{name} must be a floating-point numpy array that can be perturbed in place, "
             f"got {type(x).__name__}" + (f" of dtype {x.dtype}" if isinstance(x, np.ndarray) else "")
+        )
+    if x.dtype != np.float64:
+        raise ValueError(
+            f"{name} has dtype {x.dtype}: numerical gradients need float64 (with {x.dtype} the "
+            f"rounding error of f(x + h) - f(x - h) swamps the difference for h = 1e-5). "
+            f"Check with {name}.astype(np.float64) and compute in float64."
         )
     return x

@@ -35,7 +35,10 @@ def attention_forward(
     Returns:
     - context: attention-weighted sum of the features, shape (N, D)
     - alpha: attention weights, rows sum to 1, shape (N, L)
-    - cache: values the backward pass needs
+    - cache: the tuple (prev_h, feats, Wa, Ua, va, act, alpha): the inputs (without ba),
+      act = tanh(prev_h Wa + feats Ua + ba) of shape (N, L, K), and alpha (N, L).
+      The autograder checks your backward pass on a cache of exactly this structure built
+      from reference values (a cache of another structure: with your own forward).
     """
     check_shapes("attention_forward", prev_h=(prev_h, "N H"), feats=(feats, "N L D"),
                  Wa=(Wa, "H K"), Ua=(Ua, "D K"), ba=(ba, "K"), va=(va, "K"))

@@ -79,7 +79,10 @@ def gru_step_forward(
 
     Returns:
     - next_h: shape (N, H)
-    - cache: values the backward pass needs
+    - cache: the tuple (x, prev_h, Wx, Wh, r, z, n, hn): the inputs (without the biases), the
+      gates r, z, the candidate n, and hn = prev_h Wh_n + bh_n (the part r scales), each (N, H).
+      The autograder checks your backward pass on a cache of exactly this structure built
+      from reference values (a cache of another structure: with your own forward).
     """
     dims = _check_gru("gru_step_forward", "N D", "prev_h", x, prev_h, Wx, Wh, bx, bh)
     next_h, r, z, n, hn = _step(x @ Wx + bx, prev_h, Wh, bh, dims["H"])
@@ -117,7 +120,10 @@ def gru_forward(
 
     Returns:
     - h: hidden states of every step, shape (N, T, H)
-    - cache: values the backward pass needs
+    - cache: the tuple (x, h0, Wx, Wh, h, saved): the inputs (without the biases), all hidden
+      states h (N, T, H), and saved (N, T, 4H): per step r, z, n, hn side by side.
+      The autograder checks your backward pass on a cache of exactly this structure built
+      from reference values (a cache of another structure: with your own forward).
     """
     dims = _check_gru("gru_forward", "N T D", "h0", x, h0, Wx, Wh, bx, bh)
     N, T, H = dims["N"], dims["T"], dims["H"]

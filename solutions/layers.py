@@ -16,7 +16,10 @@ def word_embedding_forward(x: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, tu
 
     Returns:
     - out: embedded words, shape (N, T, D)
-    - cache: values the backward pass needs
+    - cache: the tuple (x, W.shape): the word indices (N, T) and the shape (V, D) of W, a tuple
+      of two ints (the backward needs no values of W).
+      The autograder checks your backward pass on a cache of exactly this structure built
+      from reference values (a cache of another structure: with your own forward).
     """
     dims = check_shapes("word_embedding_forward", x=(x, "N T"), W=(W, "V D"))
     check_float("word_embedding_forward", W=W)
@@ -56,7 +59,9 @@ def temporal_affine_forward(
 
     Returns:
     - out: shape (N, T, M)
-    - cache: values the backward pass needs
+    - cache: the tuple (x, w) of the inputs x (N, T, D) and w (D, M).
+      The autograder checks your backward pass on a cache of exactly this structure built
+      from reference values (a cache of another structure: with your own forward).
     """
     check_shapes("temporal_affine_forward", x=(x, "N T D"), w=(w, "D M"), b=(b, "M"))
     check_float("temporal_affine_forward", x=x, w=w, b=b)

@@ -47,7 +47,10 @@ def lstm_step_forward(
     Returns:
     - next_h: next hidden state, shape (N, H)
     - next_c: next cell state, shape (N, H)
-    - cache: values the backward pass needs
+    - cache: the tuple (x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_c): the inputs (without b),
+      the four gates after their nonlinearities, each (N, H), and tanh(next_c) (N, H).
+      The autograder checks your backward pass on a cache of exactly this structure built
+      from reference values (a cache of another structure: with your own forward).
     """
     dims = check_shapes("lstm_step_forward", x=(x, "N D"), prev_h=(prev_h, "N H"),
                         prev_c=(prev_c, "N H"), Wx=(Wx, "D G"), Wh=(Wh, "H G"), b=(b, "G"))
@@ -107,7 +110,11 @@ def lstm_forward(
 
     Returns:
     - h: hidden states of every step, shape (N, T, H)
-    - cache: values the backward pass needs
+    - cache: the tuple (x, h0, Wx, Wh, h, c, gates): the inputs (without b), the hidden and
+      cell states of every step h, c (N, T, H), and gates (N, T, 4H): per step i, f, o, g after
+      their nonlinearities, side by side.
+      The autograder checks your backward pass on a cache of exactly this structure built
+      from reference values (a cache of another structure: with your own forward).
     """
     dims = check_shapes("lstm_forward", x=(x, "N T D"), h0=(h0, "N H"), Wx=(Wx, "D G"),
                         Wh=(Wh, "H G"), b=(b, "G"))

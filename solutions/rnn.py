@@ -29,7 +29,10 @@ def rnn_step_forward(
 
     Returns:
     - next_h: next hidden state, shape (N, H)
-    - cache: values the backward pass needs
+    - cache: the tuple (x, prev_h, Wx, Wh, next_h): the inputs as given and the output, the
+      values rnn_step_backward reads.
+      The autograder checks your backward pass on a cache of exactly this structure built
+      from reference values (a cache of another structure: with your own forward).
     """
     check_shapes("rnn_step_forward", x=(x, "N D"), prev_h=(prev_h, "N H"), Wx=(Wx, "D H"),
                  Wh=(Wh, "H H"), b=(b, "H"))
@@ -72,7 +75,10 @@ def rnn_forward(
 
     Returns:
     - h: hidden states of every step, shape (N, T, H)
-    - cache: values the backward pass needs
+    - cache: the tuple (x, h0, Wx, Wh, h): the inputs (without b) and all hidden states h
+      (N, T, H); step t's cache is (x[:, t], h[:, t-1] or h0, Wx, Wh, h[:, t]).
+      The autograder checks your backward pass on a cache of exactly this structure built
+      from reference values (a cache of another structure: with your own forward).
 
     The input projection x_t Wx does not depend on the recurrence, so it is computed for all T
     steps in one matrix product; only h_{t-1} Wh has to wait for the previous step.

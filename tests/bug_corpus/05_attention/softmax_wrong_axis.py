@@ -1,0 +1,11 @@
+"""Bug: softmax over the batch axis."""
+# function: attention_forward
+# mistake: softmax_wrong_axis
+# ruff: noqa  (student code: np, sigmoid and the other helpers come from earlier notebook cells)
+
+
+def attention_forward(prev_h, feats, Wa, Ua, ba, va):
+    act = np.tanh((prev_h @ Wa)[:, None, :] + feats @ Ua + ba)
+    e = act @ va
+    alpha = np.exp(e - e.max(axis=0, keepdims=True)); alpha = alpha / alpha.sum(axis=0, keepdims=True); context = np.einsum('nl,nld->nd', alpha, feats)
+    return context, alpha, (prev_h, feats, Wa, Ua, va, act, alpha)
