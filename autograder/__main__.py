@@ -41,6 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--manifest", default=None)
     b.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp = sub.add_parser("report", help="class report after `batch`: score distributions, common "
+                        "mistakes, errors, late work (HTML + JSON next to the journal)")
+    sm = sub.add_parser("similarity", help="rank pairs of submissions whose graded functions are "
+                        "suspiciously alike (copydetect winnowing; HTML + JSON), for a person to read")
+    for sp in (rp, sm):
+        sp.add_argument("--course", default="exercises")
+        sp.add_argument("--assignment", required=True)
+        sp.add_argument("--out", default=None, help="default: COURSE/hidden_grades/ASSIGNMENT")
+        sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sm.add_argument("--manifest", default=None)
+    sm.add_argument("--threshold", type=float, default=0.7,
+                    help="show pairs side by side from this similarity on (0-1, default 0.7)")
+    sm.add_argument("--common", type=float, default=0.25, help="ignore fingerprints shared by more "
+                    "than this share of the class (the obvious structure; default 0.25)")
     for sp in (g, gs, b):
         sp.add_argument("--timeout", type=float, default=10.0, help="seconds per check")
         sp.add_argument("--memory-mb", type=int, default=1024)
@@ -60,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "gradescope":
         return _gradescope(args)
+    if args.cmd in ("report", "similarity"):
+        return _insight(args)
     from autograder.batch import run_batch
 
     summary = run_batch(args.course, args.assignment, workers=args.workers,
@@ -67,6 +83,29 @@ def main(argv: list[str] | None = None) -> int:
                         manifest=args.manifest, limits=_limits(args), progress=not args.quiet,
                         force=args.force)
     print(json.dumps({k: v for k, v in summary.items() if k != "scores"}, indent=1))
+    return 0
+
+
+def _insight(args: argparse.Namespace) -> int:
+    """``report`` and ``similarity``: read the batch's journal, write HTML + JSON, print a summary."""
+    try:
+        if args.cmd == "report":
+            from autograder.class_report import write_report
+
+            s = write_report(args.course, args.assignment, args.out, progress=not args.quiet)
+            print(f"{s['students']} students, mean {s['total']['mean']} of {s['total']['max_score']}; "
+                  f"report: {s['html']}")
+        else:
+            from autograder.similarity import run_similarity
+
+            s = run_similarity(args.course, args.assignment, out_dir=args.out, manifest=args.manifest,
+                               threshold=args.threshold, common=args.common, progress=not args.quiet)
+            top = ", ".join(f"{p['a']}&{p['b']} {p['similarity']:.0%}" for p in s["pairs"][:5])
+            print(f"{s['submissions']} submissions, {s['pairs_total']} pairs share distinctive code; "
+                  f"top: {top or 'none'}; report: {s['html']}")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

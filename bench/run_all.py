@@ -1,6 +1,6 @@
 """Run every benchmark in turn; each writes its table to bench/results/.
 
-Usage: python bench/run_all.py [NAME ...]   (names: references demos grading build)
+Usage: python bench/run_all.py [NAME ...]   (names: references demos grading class_insight build)
 
 The build benchmark does a clean book build in a temporary copy (a few minutes); the grading
 benchmark runs stock nbgrader for comparison. Neither is part of the test suite.
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["references", "demos", "grading", "build"]
+ORDER = ["references", "demos", "grading", "class_insight", "build"]
 
 
 def main(argv: list[str]) -> int:
