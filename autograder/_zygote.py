@@ -14,10 +14,11 @@ Life of the zygote (started once per judge, never runs student code):
 3. import numpy once (with one BLAS thread), so a forked worker starts in a few milliseconds;
 4. on request, claim a uid no other worker on the host holds (an flock'd file per uid under
    /run/autograder-uids) and fork a "keeper" that holds the claim, unshares a PID namespace and
-   forks the worker into it. The keeper waits for the worker; the claim ends with the keeper.
+   forks the worker into it. The keeper waits for the worker; the claim ends with the keeper. On
+   SIGTERM (from the zygote, or as its parent-death signal) the keeper kills the worker.
 
 Life of a worker (one submission; replaced by a fresh one after a crash or a timeout):
-1. PID 1 of its own PID namespace, so its end (SIGKILL from the zygote, or its keeper dying:
+1. PID 1 of its own PID namespace, so its end (SIGKILL from its keeper, or the keeper dying:
    ``PR_SET_PDEATHSIG``) ends every process it could have started, setsid or not;
 2. new mount namespace (a copy of the allowlist root) with a private empty /tmp (its scratch and
    working directory) and a /proc showing only its own namespace; stdout and stderr go to a
@@ -124,8 +125,9 @@ PROTECTIONS = {
     "pidns": ("a PID namespace per worker whose init is the worker: its end kills every process "
               "it started, and it sees no other process"),
     "scratch": "a private tmpfs /tmp per worker as working directory",
-    "pdeathsig": ("dies with the judge: PR_SET_PDEATHSIG(SIGKILL) on the zygote, the worker's keeper "
-                  "and the worker, and the zygote exits when the judge's socket closes"),
+    "pdeathsig": ("dies with the judge: PR_SET_PDEATHSIG on the zygote (SIGKILL), on the worker's "
+                  "keeper (SIGTERM: it kills the worker) and on the worker (SIGKILL); the zygote "
+                  "also exits when the judge's socket closes"),
 }
 
 
@@ -304,6 +306,15 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
             _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
         except OSError:
             pass
+    # A change of uid clears the parent-death signal: ask again, then check that the keeper did
+    # not die in between (its end of the pipe would be closed).
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if cfg.get("alive_fd") is not None:
+        import select
+
+        if select.select([cfg["alive_fd"]], [], [], 0)[0]:
+            os._exit(0)
+        os.close(cfg["alive_fd"])
 
     os.close(cfg["diag_fd"])   # setup is over: the student's code must not reach the judge's stderr
     # Everything the worker itself needs is bound now, before student code can patch anything.
@@ -596,10 +607,10 @@ def _zygote(ctrl_fd: int, cfg: dict) -> None:
             pid = req["pid"]
             keeper = keepers.pop(pid, None)
             if keeper:
-                # The keeper's death kills the worker (PR_SET_PDEATHSIG), and a worker that is
-                # PID 1 of its namespace takes every process in it along. The orphaned worker is
-                # ours now (subreaper): waiting for it waits until the namespace is empty.
-                os.kill(keeper, signal.SIGKILL)
+                # The keeper kills the worker, PID 1 of its namespace, which takes every process
+                # in it along; the keeper exits once it has reaped the worker, that is once the
+                # namespace is empty. (Should the keeper die first, we reap the worker: subreaper.)
+                os.kill(keeper, signal.SIGTERM)
                 _reap(keeper)
                 _reap(pid)
             if not cfg["isolate"]:
@@ -628,26 +639,39 @@ def _keeper(zygote_pid: int, cfg: dict, sock_fd: int, uid: int | None, claim: in
     namespace. Never returns."""
     import signal
 
+    worker = {"pid": 0}
+
+    def end_worker(*_):
+        # SIGTERM (from the zygote, or its death): kill the worker, which takes its PID namespace
+        # along, then wait for it below. Not left to the worker's own PR_SET_PDEATHSIG, which
+        # student code could clear.
+        if worker["pid"]:
+            os.kill(worker["pid"], signal.SIGKILL)
+
     try:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        signal.signal(signal.SIGTERM, end_worker)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != zygote_pid:
             os._exit(0)
         cfg["pidns"] = False
         if cfg["isolate"]:
             _unshare(CLONE_NEWPID)
             cfg["pidns"] = True
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})   # until worker["pid"] is set
         pid = os.fork()
         if pid == 0:
             try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
                 _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
                 os.close(alive[1])
                 if select([alive[0]], [], [], 0)[0]:
                     os._exit(0)             # the keeper died before we could ask to die with it
                 # Nothing the zygote holds (the uid claim, the lock folder) reaches student code.
-                keep = sorted({sock_fd, cfg["diag_fd"]})
-                os.closerange(3, keep[0])
-                os.closerange(keep[0] + 1, keep[1])
-                os.closerange(keep[-1] + 1, 1 << 20)
+                keep = sorted({sock_fd, cfg["diag_fd"], alive[0]})
+                for low, high in zip([2, *keep], [*keep, 1 << 20], strict=True):
+                    os.closerange(low + 1, high)
+                cfg["alive_fd"] = alive[0]
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 _worker(socket.socket(fileno=sock_fd), cfg, uid)
             except BaseException:  # noqa: BLE001 - setup failed: tell the judge's stderr
@@ -656,6 +680,8 @@ def _keeper(zygote_pid: int, cfg: dict, sock_fd: int, uid: int | None, claim: in
                 os.write(cfg["diag_fd"], traceback.format_exc().encode())
             finally:
                 os._exit(4)
+        worker["pid"] = pid
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         os.write(info_w, str(pid).encode())
         os.close(info_w)
         os.close(sock_fd)
