@@ -78,11 +78,13 @@ def allowlist(packages: tuple[str, ...] = STUDENT_PACKAGES) -> dict:
             binds.append([src + ".libs", src + ".libs"])
         if os.path.dirname(src) not in sys_path:
             sys_path.append(os.path.dirname(src))
-    # The shared libraries of the interpreter and of the extension modules: the C library's folder.
+    # The shared libraries of the interpreter and of the extension modules: the C library's folder
+    # (/usr/lib/x86_64-linux-gnu on Debian), found from this process's own mappings.
     with open("/proc/self/maps") as f:
-        libc = next(ln.split()[-1] for ln in f if ln.rstrip().endswith("/libc.so.6"))
-    libs = os.path.dirname(os.path.realpath(libc))
-    binds.append([libs, libs])
+        libc = next((ln.split()[-1] for ln in f if "/libc.so" in ln or "/ld-musl" in ln), None)
+    for libs in [os.path.dirname(os.path.realpath(libc))] if libc else ["/usr/lib", "/lib"]:
+        if [libs, libs] not in binds:
+            binds.append([libs, libs])
     helpers = REPO / "course_helpers"
     if helpers.is_dir():
         binds.append([str(helpers.resolve()), f"{COURSE_LIB}/course_helpers"])
