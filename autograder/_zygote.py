@@ -533,7 +533,7 @@ def _zygote(ctrl_fd: int, cfg: dict) -> None:
         report("scratch", None)
     else:
         for name in ("network", "uid", "root", "pidns", "scratch"):
-            if not any(PROTECTIONS[name].format(**cfg) in m for m in missing):
+            if not any(PROTECTIONS[name].format(**cfg) in m for m in applied + missing):
                 report(name, "needs root" if os.geteuid() else "isolation turned off")
     os.environ.clear()
     os.environ.update({"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
