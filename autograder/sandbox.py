@@ -350,3 +350,36 @@ def show_root(depth: int = 3) -> str:
         prot = z.protections(Limits())
     return listing + "\nprotections not applied: " + json.dumps(prot["not_applied"])
 
+
+def root_tree() -> str:
+    """The whole tree of the workers' root as the host's root user sees it (through
+    /proc/<zygote>/root): every folder made for it, each bound folder as one line. The workers have
+    the same tree, plus their own /tmp and /proc. Needs root (otherwise there is no such root)."""
+    with Zygote(default_hidden_paths()) as z:
+        if not z.rooted:
+            return "no allowlist root: " + json.dumps(z.missing)
+        base = f"/proc/{z._proc.pid}/root"
+        allow = allowlist(z.packages)
+        bound = {dst: src for src, dst in allow["binds"]}
+        lines = ["/"]
+
+        def walk(folder: str) -> None:
+            for e in sorted(os.scandir(base + folder), key=lambda e: e.name):
+                path = folder.rstrip("/") + "/" + e.name
+                mode = oct(e.stat(follow_symlinks=False).st_mode & 0o7777)
+                if path in bound:
+                    hidden = [c for c in allow["covers"] if c.startswith(path + "/")]
+                    lines.append(f"{mode:>6} {path}/  [read-only bind of the host's {bound[path]}: "
+                                 f"{len(os.listdir(e.path))} entries"
+                                 + "".join(f"; {c} covered by an empty tmpfs" for c in hidden) + "]")
+                elif e.is_symlink():
+                    lines.append(f"{mode:>6} {path} -> {os.readlink(e.path)}")
+                elif e.is_dir():
+                    lines.append(f"{mode:>6} {path}/")
+                    walk(path)
+                else:
+                    lines.append(f"{mode:>6} {path}")
+
+        walk("/")
+    return "\n".join(lines)
+
