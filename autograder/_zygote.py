@@ -612,7 +612,13 @@ def _zygote(ctrl_fd: int, cfg: dict) -> None:
                 # namespace is empty. (Should the keeper die first, we reap the worker: subreaper.)
                 os.kill(keeper, signal.SIGTERM)
                 _reap(keeper)
-                _reap(pid)
+                if pid not in keepers.values():     # a recycled pid is not our worker
+                    try:        # the worker is ours only if its keeper died first (subreaper)
+                        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                        os.kill(pid, signal.SIGKILL)
+                        _reap(pid)
+                    except ChildProcessError:
+                        pass
             if not cfg["isolate"]:
                 import glob
                 import shutil
@@ -645,8 +651,13 @@ def _keeper(zygote_pid: int, cfg: dict, sock_fd: int, uid: int | None, claim: in
         # SIGTERM (from the zygote, or its death): kill the worker, which takes its PID namespace
         # along, then wait for it below. Not left to the worker's own PR_SET_PDEATHSIG, which
         # student code could clear.
-        if worker["pid"]:
-            os.kill(worker["pid"], signal.SIGKILL)
+        if not worker["pid"]:
+            return
+        try:    # still our unreaped child (alive or a zombie), so its pid is not someone else's
+            os.waitid(os.P_PID, worker["pid"], os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        os.kill(worker["pid"], signal.SIGKILL)
 
     try:
         signal.signal(signal.SIGTERM, end_worker)
