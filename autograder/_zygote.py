@@ -179,19 +179,25 @@ def _bind(src: str, dst: str, flags: int = MS_RDONLY | MS_NODEV) -> None:
 
 
 def _build_root(root: str, binds: list, covers: list) -> None:
-    """Make ``root`` (an empty directory) the workers' whole file system; see the module docstring.
+    """Mount the workers' whole file system on ``root`` (in our own mount namespace, so /tmp will
+    do: the host's /tmp is untouched); see the module docstring.
 
     ``binds``: [host path, path in the root], bound read-only. ``covers``: paths inside those binds
     that stay out (an empty read-only tmpfs over them), such as the interpreter's own site-packages.
     """
+    import stat
+
+    # Hold every source open first: the new root may be mounted over one of their parents (/tmp).
+    sources = [(os.open(src, os.O_PATH | os.O_CLOEXEC), dst) for src, dst in binds]
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
-    for src, dst in binds:
-        if os.path.isdir(src):
+    for fd, dst in sources:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
             target = _mkdirs(root, dst)
         else:
             target = os.path.join(_mkdirs(root, os.path.dirname(dst)), os.path.basename(dst))
             open(target, "w").close()
-        _bind(src, target)
+        _bind(f"/proc/self/fd/{fd}", target)
+        os.close(fd)
     for path in covers:
         target = root + path
         if os.path.isdir(target) and not os.path.islink(target):
@@ -501,6 +507,10 @@ def _zygote(ctrl_fd: int, cfg: dict) -> None:
                                                        f"{text} [not applied: {error}]")
 
     report("pdeathsig", None)
+    # The folder the judge made for us (libdir, in the host's /tmp): removed when we exit, even if
+    # the judge was killed. Held open now: the host's /tmp is out of reach once the root is built.
+    libdir = cfg.get("libdir") or ""
+    host_tmp = os.open(os.path.dirname(libdir) or "/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     # Orphaned workers (their keeper killed) become our children, so we can wait for them.
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     locks = -1
@@ -629,6 +639,13 @@ def _zygote(ctrl_fd: int, cfg: dict) -> None:
         else:
             ctrl.sendall(b'{"ok": false}')
     # The judge is gone (closed or killed): exiting kills every keeper, hence every worker.
+    name = os.path.basename(libdir)
+    if name.startswith("ag-lib-"):
+        for path, remove in ((f"{name}/course_helpers", os.unlink), (name, os.rmdir)):
+            try:
+                remove(path, dir_fd=host_tmp)
+            except OSError:
+                pass
     os._exit(0)
 
 

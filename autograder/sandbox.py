@@ -134,25 +134,26 @@ class Zygote:
             isolate = os.geteuid() == 0
         self.hide = sorted(set(hide))
         self.packages = tuple(packages or student_packages())
-        # An empty folder: the mount point of the workers' root (root), or the folder holding a
-        # link to course_helpers that the workers import from (without root).
-        self._dir = tempfile.mkdtemp(prefix="ag-root-")
-        os.chmod(self._dir, 0o755)
-        helpers = REPO / "course_helpers"
-        if not isolate and helpers.is_dir():
-            os.symlink(helpers, os.path.join(self._dir, "course_helpers"))
+        # A folder holding a link to course_helpers, for workers without the allowlist root (no
+        # root, or namespaces unavailable). The zygote removes it when it exits.
+        self._dir = tempfile.mkdtemp(prefix="ag-lib-")
         allow = allowlist(self.packages)
         self.binds = [b[0] for b in allow["binds"]]
         exposed = [Path(b) for b in self.binds]
         covers = allow["covers"] + [h for h in self.hide if _inside(Path(h), exposed)]
         self._cfg = {"isolate": isolate, "hide": self.hide, "libdir": self._dir,
-                     "root": self._dir, "binds": allow["binds"], "covers": covers,
+                     "root": "/tmp", "binds": allow["binds"], "covers": covers,
                      "sys_path": allow["sys_path"], "uids": list(UIDS),
                      "packages": ", ".join(self.packages)}
         self._lock = threading.Lock()
         self._start()
 
     def _start(self) -> None:
+        os.makedirs(self._dir, mode=0o755, exist_ok=True)      # again after a restart
+        os.chmod(self._dir, 0o755)
+        link, helpers = os.path.join(self._dir, "course_helpers"), REPO / "course_helpers"
+        if helpers.is_dir() and not os.path.lexists(link):
+            os.symlink(helpers, link)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # PR_SET_PDEATHSIG fires when the *thread* that started the zygote ends: ask for it only
         # from the main thread (elsewhere the closed socket still ends the zygote with the judge).
