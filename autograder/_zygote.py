@@ -5,18 +5,30 @@ This file is run as ``python -I -c <this source>`` by the judge, so it imports n
 the wire format (``send_msg`` / ``recv_msg``) that both sides share.
 
 Life of the zygote (started once per judge, never runs student code):
-1. (as root) unshare a mount and a network namespace, hide the course repository, the references,
-   the hidden tests, the gradebook and the results under empty read-only tmpfs mounts;
-2. import numpy once (with one BLAS thread), so a forked worker starts in about a millisecond;
-3. on request, fork a worker for one submission and hand it a socket to the judge.
+1. dies with the judge (``PR_SET_PDEATHSIG``, and it exits when the judge's socket closes);
+2. (as root) unshare a mount and a network namespace and build the workers' root file system: a
+   fresh tmpfs holding read-only bind mounts of an allowlist only (the standard library, the
+   packages student code may import, ``course_helpers``, the shared-library folder), /dev/null,
+   /dev/zero, /dev/urandom, and empty /tmp and /proc; then ``pivot_root`` into it and drop the
+   host's tree. Nothing else of the host exists for the zygote or its workers from then on;
+3. import numpy once (with one BLAS thread), so a forked worker starts in a few milliseconds;
+4. on request, claim a uid no other worker on the host holds (an flock'd file per uid under
+   /run/autograder-uids) and fork a "keeper" that holds the claim, unshares a PID namespace and
+   forks the worker into it. The keeper waits for the worker; the claim ends with the keeper. On
+   SIGTERM (from the zygote, or as its parent-death signal) the keeper kills the worker.
 
 Life of a worker (one submission; replaced by a fresh one after a crash or a timeout):
-1. new mount namespace with a private empty /tmp (its scratch directory and working directory),
-   /dev/shm and /var/tmp; stdout and stderr go to a size-capped file in it;
-2. resource limits (address space, CPU time, processes, file size, core dumps), then drop to a
-   uid of its own with no groups and no new privileges;
-3. serve requests: "load" executes the extracted notebook code, "call" runs one function on plain
+1. PID 1 of its own PID namespace, so its end (SIGKILL from its keeper, or the keeper dying:
+   ``PR_SET_PDEATHSIG``) ends every process it could have started, setsid or not;
+2. new mount namespace (a copy of the allowlist root) with a private empty /tmp (its scratch and
+   working directory) and a /proc showing only its own namespace; stdout and stderr go to a
+   size-capped file in /tmp; every descriptor it inherited from the zygote is closed;
+3. resource limits (address space, CPU time, processes, file size, core dumps), then drop to its
+   claimed uid with no groups and no new privileges;
+4. serve requests: "load" executes the extracted notebook code, "call" runs one function on plain
    arrays and sends plain arrays back. Objects stay in the worker; the judge gets handles.
+
+The protections are named once, in ``PROTECTIONS``; the zygote reports each as applied or not.
 
 Wire format (no pickle anywhere): u32 header length, u64 payload length, a JSON header, then the
 raw bytes of the arrays listed in header["arrays"] as (dtype, shape). Only numeric dtypes are
@@ -119,10 +131,31 @@ def cache_signature(obj, depth: int = 0):
 
 
 # ----------------------------------------------------------------------------- linux helpers
-CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
-PR_SET_NO_NEW_PRIVS = 38
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+UID_LOCKS = "/run/autograder-uids"
+
+# Every protection of the sandbox, by name. The results list each under protections.applied, or
+# under protections.not_applied with the reason (no root, no namespaces, ...).
+PROTECTIONS = {
+    "network": "no network: a network namespace without interfaces",
+    "root": ("allowlist root: pivot_root into a fresh tmpfs holding read-only binds of the standard "
+             "library, the student packages ({packages}), course_helpers and the shared-library "
+             "folder, plus /dev/null, /dev/zero, /dev/urandom, its own /proc and /tmp; nothing "
+             "else of the host (no references, hidden tests, other submissions, /etc, /root, /work)"),
+    "uid": ("a uid of its own, unique on the host while the worker lives (flock'd claim in "
+            f"{UID_LOCKS}), no groups, no_new_privs"),
+    "pidns": ("a PID namespace per worker whose init is the worker: its end kills every process "
+              "it started, and it sees no other process"),
+    "scratch": "a private tmpfs /tmp per worker as working directory",
+    "pdeathsig": ("dies with the judge: PR_SET_PDEATHSIG on the zygote (SIGKILL), on the worker's "
+                  "keeper (SIGTERM: it kills the worker) and on the worker (SIGKILL); the zygote "
+                  "also exits when the judge's socket closes"),
+}
 
 
 def _libc():
@@ -143,6 +176,10 @@ def _unshare(flags: int) -> None:
     _check(_libc().unshare(flags), "unshare")
 
 
+def _prctl(option: int, value: int) -> None:
+    _check(_libc().prctl(option, value, 0, 0, 0), "prctl")
+
+
 def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: str | None):
     def enc(s):
         return s.encode() if s is not None else None
@@ -150,39 +187,87 @@ def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: s
     _check(_libc().mount(enc(src), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
-def _hide(path: str) -> None:
-    """Cover a directory by an empty read-only tmpfs, or a file by /dev/null."""
-    if os.path.isdir(path):
-        _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-               "size=4k,mode=000")
-    else:
-        _mount("/dev/null", path, None, MS_BIND, None)
+def _mkdirs(root: str, path: str, mode: int = 0o711) -> str:
+    """Create ``path`` inside ``root``, directory by directory; new directories can be crossed but
+    not listed by the worker (mode 711), so /root or /work show nothing but what is bound."""
+    cur = root
+    for part in path.strip("/").split("/"):
+        cur = os.path.join(cur, part)
+        if not os.path.lexists(cur):
+            os.mkdir(cur)
+            os.chmod(cur, mode)
+    return cur
 
 
-def _expose(path: str) -> bool:
-    """Make ``path`` reachable for an unprivileged uid inside our mount namespace.
+def _bind(src: str, dst: str, flags: int = MS_RDONLY | MS_NODEV) -> None:
+    """Bind ``src`` (not its sub-mounts) on ``dst``, then apply ``flags`` (read-only by default)."""
+    _mount(src, dst, None, MS_BIND, None)
+    _mount(None, dst, None, MS_BIND | MS_REMOUNT | MS_NOSUID | flags, None)
 
-    The interpreter may live under a private home (pyenv in /root, mode 700). For the first
-    ancestor others cannot enter, mount a fresh tmpfs over it and bind the needed child back,
-    which also hides everything else in that home.
+
+def _build_root(root: str, binds: list, covers: list) -> None:
+    """Mount the workers' whole file system on ``root`` (in our own mount namespace, so /tmp will
+    do: the host's /tmp is untouched); see the module docstring.
+
+    ``binds``: [host path, path in the root], bound read-only. ``covers``: paths inside those binds
+    that stay out (an empty read-only tmpfs over them), such as the interpreter's own site-packages.
     """
-    parts = os.path.abspath(path).strip("/").split("/")
-    changed = False
-    for depth in range(1, len(parts)):
-        anc = "/" + "/".join(parts[:depth])
-        if os.stat(anc).st_mode & 0o001:
-            continue
-        child = parts[depth]
-        fd = os.open(os.path.join(anc, child), os.O_PATH)
+    import stat
+
+    # Hold every source open first: the new root may be mounted over one of their parents (/tmp).
+    sources = [(os.open(src, os.O_PATH | os.O_CLOEXEC), dst) for src, dst in binds]
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    for fd, dst in sources:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            target = _mkdirs(root, dst)
+        else:
+            target = os.path.join(_mkdirs(root, os.path.dirname(dst)), os.path.basename(dst))
+            open(target, "w").close()
+        _bind(f"/proc/self/fd/{fd}", target)
+        os.close(fd)
+    for path in covers:
+        target = root + path
+        if os.path.isdir(target) and not os.path.islink(target):
+            _mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   "size=4k,mode=000")
+        elif os.path.isfile(target) and not os.path.islink(target):
+            _bind("/dev/null", target)
+    dev = _mkdirs(root, "/dev", 0o755)
+    for name in ("null", "zero", "urandom"):
+        open(os.path.join(dev, name), "w").close()
+        _bind(f"/dev/{name}", os.path.join(dev, name), MS_NOEXEC)
+    _mkdirs(root, "/tmp", 0o755)
+    _mkdirs(root, "/proc", 0o555)
+    if os.path.islink("/lib") and not os.path.lexists(os.path.join(root, "lib")):
+        os.symlink(os.readlink("/lib"), os.path.join(root, "lib"))   # merged /usr: lib -> usr/lib
+    _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+
+
+def _pivot(root: str) -> None:
+    """Make ``root`` the file system root of this mount namespace and detach the host's tree."""
+    os.chdir(root)
+    _check(_libc().syscall(SYS_PIVOT_ROOT[os.uname().machine], b".", b"."), "pivot_root")
+    _check(_libc().umount2(b".", MNT_DETACH), "umount the old root")
+    os.chdir("/")
+
+
+def _claim_uid(locks: int, first: int, count: int) -> tuple[int, int]:
+    """The lowest uid in [first, first + count) that no live worker on this host holds.
+
+    A claim is an exclusive flock on the file ``<uid>`` in the lock folder (``locks`` is its
+    descriptor); the kernel drops it when the last process holding the descriptor dies, so a
+    crashed grader never leaks a uid. Returns (uid, descriptor holding the claim).
+    """
+    import fcntl
+
+    for uid in range(first, first + count):
+        fd = os.open(str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600, dir_fd=locks)
         try:
-            _mount("tmpfs", anc, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=755")
-            os.mkdir(os.path.join(anc, child), 0o755)
-            _mount(f"/proc/self/fd/{fd}", os.path.join(anc, child), None, MS_BIND | MS_REC, None)
-            _mount(None, anc, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | 32, None)  # remount ro
-        finally:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return uid, fd
+        except BlockingIOError:
             os.close(fd)
-        changed = True
-    return changed
+    raise OSError(f"all {count} worker uids from {first} are in use")
 
 
 # ----------------------------------------------------------------------------- the worker
@@ -197,13 +282,16 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
     limits = cfg["limits"]
     os.setsid()
     if isolated:
-        # A private mount namespace: an empty /tmp of our own, nobody else's scratch visible.
+        # Its own mount table (a copy of the zygote's allowlist root): a private empty /tmp, and a
+        # /proc that shows only its own PID namespace.
         _unshare(CLONE_NEWNS)
         _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
         for d in ("/tmp", "/dev/shm", "/var/tmp"):
             if os.path.isdir(d):
                 _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV,
                        f"size={limits['scratch_mb']}m,mode=700,uid={uid},gid={uid}")
+        if cfg.get("pidns"):
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
         scratch = "/tmp"
     else:
         import tempfile
@@ -239,6 +327,10 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
     setlim(resource.RLIMIT_NOFILE, 64)
     setlim(resource.RLIMIT_NPROC, limits["nproc"])
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # PID 1 of a namespace ignores signals it has no handler for: the limits' signals must still
+    # end the worker, as they end any other process.
+    for sig in (signal.SIGXCPU, signal.SIGXFSZ):
+        signal.signal(sig, lambda *_: os._exit(9))
     if isolated:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
@@ -247,6 +339,15 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
             _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
         except OSError:
             pass
+    # A change of uid clears the parent-death signal: ask again, then check that the keeper did
+    # not die in between (its end of the pipe would be closed).
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if cfg.get("alive_fd") is not None:
+        import select
+
+        if select.select([cfg["alive_fd"]], [], [], 0)[0]:
+            os._exit(0)
+        os.close(cfg["alive_fd"])
 
     os.close(cfg["diag_fd"])   # setup is over: the student's code must not reach the judge's stderr
     # Everything the worker itself needs is bound now, before student code can patch anything.
@@ -474,48 +575,74 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
 def _zygote(ctrl_fd: int, cfg: dict) -> None:
     import signal
 
+    if cfg.get("pdeathsig"):
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != cfg["judge_pid"]:
+        os._exit(0)                         # the judge died before we could ask to die with it
     applied, missing = [], []
+
+    def report(name: str, error: str | None) -> None:
+        text = PROTECTIONS[name].format(**cfg)
+        (applied if error is None else missing).append(text if error is None else
+                                                       f"{text} [not applied: {error}]")
+
+    report("pdeathsig", None)
+    # The folder the judge made for us (libdir, in the host's /tmp): removed when we exit, even if
+    # the judge was killed. Held open now: the host's /tmp is out of reach once the root is built.
+    libdir = cfg.get("libdir") or ""
+    host_tmp = os.open(os.path.dirname(libdir) or "/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    # Orphaned workers (their keeper killed) become our children, so we can wait for them.
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    locks = -1
     if cfg["isolate"]:
         try:
             _unshare(CLONE_NEWNS | CLONE_NEWNET)
             _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
-            applied.append("network namespace without interfaces (no network)")
+            report("network", None)
         except OSError as e:
             cfg["isolate"] = False
-            missing.append(f"namespaces unavailable ({e}): network and files not isolated")
-        if cfg["isolate"]:
-            hidden = []
-            for p in sorted(set(cfg["hide"]), key=len):
-                if not os.path.exists(p) or any(p == h or p.startswith(h + "/") for h in hidden):
-                    continue
-                try:
-                    _hide(p)
-                    hidden.append(p)
-                except OSError as e:
-                    missing.append(f"could not hide {p}: {e}")
-            for needed in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable)}:
-                try:
-                    if _expose(needed):
-                        applied.append(f"private home covered; only {needed} exposed")
-                except OSError as e:
-                    missing.append(f"could not expose {needed}: {e}")
-            applied.append(f"{len(hidden)} paths hidden (references, hidden tests, course, "
-                           "gradebook, results)")
-            applied.append("private /tmp per worker; unprivileged uid per worker; no new privileges")
+            report("network", f"namespaces unavailable ({e})")
+    if cfg["isolate"]:
+        try:
+            os.makedirs(UID_LOCKS, mode=0o700, exist_ok=True)
+            locks = os.open(UID_LOCKS, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            report("uid", None)
+        except OSError as e:
+            cfg["isolate"] = False
+            report("uid", str(e))
+    if cfg["isolate"]:
+        try:
+            _build_root(cfg["root"], cfg["binds"], cfg["covers"])
+            _pivot(cfg["root"])
+            sys.path[:] = cfg["sys_path"]
+            cfg["rooted"] = True
+            report("root", None)
+        except OSError as e:
+            report("root", str(e))      # the worker keeps the host's files: say so
+        report("pidns", None)
+        report("scratch", None)
     else:
-        missing.append("not root: no network namespace, no uid switch, files readable")
+        for name in ("network", "uid", "root", "pidns", "scratch"):
+            if not any(PROTECTIONS[name].format(**cfg) in m for m in applied + missing):
+                report(name, "needs root" if os.geteuid() else "isolation turned off")
     os.environ.clear()
     os.environ.update({"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
                        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                        "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"})
-    # The student-visible import path: the standard library, site-packages, and course_helpers.
-    sys.path[:] = [p for p in sys.path if p and not any(
-        p == h or p.startswith(h + "/") for h in cfg["hide"])]
-    if cfg.get("libdir"):
-        sys.path.insert(0, cfg["libdir"])
+    if not cfg.get("rooted"):
+        # The student-visible import path: the standard library, site-packages, course_helpers.
+        sys.path[:] = [p for p in sys.path if p and not any(
+            p == h or p.startswith(h + "/") for h in cfg["hide"])]
+        if cfg.get("libdir"):
+            sys.path.insert(0, cfg["libdir"])
     sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__name__.lower()
                         and "editable" not in getattr(f, "__name__", "").lower()]
-    import resource  # noqa: F401 - everything a worker imports is preloaded: forks stay cheap
+    import importlib
+
+    importlib.invalidate_caches()
+    import fcntl  # noqa: F401 - everything a worker imports is preloaded: forks stay cheap
+    import resource  # noqa: F401
+    import select
     import tempfile  # noqa: F401
     import traceback  # noqa: F401
 
@@ -528,8 +655,9 @@ def _zygote(ctrl_fd: int, cfg: dict) -> None:
     diag_fd = os.dup(2)
     cfg["diag_fd"] = diag_fd
     send_msg(ctrl, {"ok": True, "applied": applied, "missing": missing,
-                    "isolated": cfg["isolate"]})
-    counter = 0
+                    "isolated": cfg["isolate"], "rooted": bool(cfg.get("rooted"))})
+    me = os.getpid()
+    keepers: dict[int, int] = {}            # worker pid -> keeper pid
     while True:
         try:
             msg, fds, _flags, _addr = socket.recv_fds(ctrl, 1 << 16, 4)
@@ -539,38 +667,49 @@ def _zygote(ctrl_fd: int, cfg: dict) -> None:
             break
         req = json.loads(msg)
         if req["op"] == "spawn":
-            counter += 1
-            uid = cfg["uid_base"] + (counter % 50000)
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    ctrl.close()
-                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    _worker(socket.socket(fileno=fds[0]), dict(cfg, limits=req["limits"]), uid)
-                except BaseException:  # noqa: BLE001 - setup failed: tell the judge's stderr
-                    import traceback
-
-                    os.write(diag_fd, traceback.format_exc().encode())
-                finally:
-                    os._exit(4)
-            os.close(fds[0])
-            ctrl.sendall(json.dumps({"pid": pid, "uid": uid}).encode())
+            try:
+                uid, claim = _claim_uid(locks, *cfg["uids"]) if cfg["isolate"] else (None, -1)
+            except OSError as e:
+                os.close(fds[0])
+                ctrl.sendall(json.dumps({"error": str(e)}).encode())
+                continue
+            alive_r, alive_w = os.pipe()    # EOF here tells the worker its keeper is gone
+            info_r, info_w = os.pipe()      # the keeper writes the worker's pid here
+            keeper = os.fork()
+            if keeper == 0:
+                ctrl.close()
+                os.close(info_r)
+                _keeper(me, dict(cfg, limits=req["limits"]), fds[0], uid, claim,
+                        (alive_r, alive_w), info_w, select.select)
+            for fd in (fds[0], alive_r, alive_w, info_w, claim):
+                if fd >= 0:
+                    os.close(fd)
+            text = os.read(info_r, 32)      # one write by the keeper, or EOF if it died
+            os.close(info_r)
+            pid = int(text) if text.isdigit() else 0
+            if pid:
+                keepers[pid] = keeper
+                ctrl.sendall(json.dumps({"pid": pid, "uid": uid}).encode())
+            else:
+                _reap(keeper)
+                ctrl.sendall(json.dumps({"error": "the worker could not be started"}).encode())
         elif req["op"] == "kill":
             pid = req["pid"]
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-            if cfg["isolate"]:
-                # Anything the worker left behind under its uid (it cannot fork, but be sure).
-                uid = req.get("uid")
-                if uid:
-                    _kill_uid(uid)
-            else:
+            keeper = keepers.pop(pid, None)
+            if keeper:
+                # The keeper kills the worker, PID 1 of its namespace, which takes every process
+                # in it along; the keeper exits once it has reaped the worker, that is once the
+                # namespace is empty. (Should the keeper die first, we reap the worker: subreaper.)
+                os.kill(keeper, signal.SIGTERM)
+                _reap(keeper)
+                if pid not in keepers.values():     # a recycled pid is not our worker
+                    try:        # the worker is ours only if its keeper died first (subreaper)
+                        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                        os.kill(pid, signal.SIGKILL)
+                        _reap(pid)
+                    except ChildProcessError:
+                        pass
+            if not cfg["isolate"]:
                 import glob
                 import shutil
 
@@ -579,30 +718,84 @@ def _zygote(ctrl_fd: int, cfg: dict) -> None:
             ctrl.sendall(b'{"ok": true}')
         else:
             ctrl.sendall(b'{"ok": false}')
-    # The judge is gone (closed or killed): remove the import folder it made for the workers.
-    libdir = cfg.get("libdir")
-    if libdir and os.path.basename(libdir).startswith("ag-lib-"):
-        for name in ("course_helpers",):
+    # The judge is gone (closed or killed): exiting kills every keeper, hence every worker.
+    name = os.path.basename(libdir)
+    if name.startswith("ag-lib-"):
+        for path, remove in ((f"{name}/course_helpers", os.unlink), (name, os.rmdir)):
             try:
-                os.unlink(os.path.join(libdir, name))
+                remove(path, dir_fd=host_tmp)
             except OSError:
                 pass
-        try:
-            os.rmdir(libdir)
-        except OSError:
-            pass
     os._exit(0)
 
 
-def _kill_uid(uid: int) -> None:
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setresuid(uid, uid, uid)
-            os.kill(-1, 9)
-        finally:
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _keeper(zygote_pid: int, cfg: dict, sock_fd: int, uid: int | None, claim: int,
+            alive: tuple[int, int], info_w: int, select) -> None:
+    """Holds the worker's uid claim and waits for it; forks the worker as PID 1 of a new PID
+    namespace. Never returns."""
+    import signal
+
+    worker = {"pid": 0}
+
+    def end_worker(*_):
+        # SIGTERM (from the zygote, or its death): kill the worker, which takes its PID namespace
+        # along, then wait for it below. Not left to the worker's own PR_SET_PDEATHSIG, which
+        # student code could clear.
+        if not worker["pid"]:
+            return
+        try:    # still our unreaped child (alive or a zombie), so its pid is not someone else's
+            os.waitid(os.P_PID, worker["pid"], os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        os.kill(worker["pid"], signal.SIGKILL)
+
+    try:
+        signal.signal(signal.SIGTERM, end_worker)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != zygote_pid:
             os._exit(0)
-    os.waitpid(pid, 0)
+        cfg["pidns"] = False
+        if cfg["isolate"]:
+            _unshare(CLONE_NEWPID)
+            cfg["pidns"] = True
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})   # until worker["pid"] is set
+        pid = os.fork()
+        if pid == 0:
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+                _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                os.close(alive[1])
+                if select([alive[0]], [], [], 0)[0]:
+                    os._exit(0)             # the keeper died before we could ask to die with it
+                # Nothing the zygote holds (the uid claim, the lock folder) reaches student code.
+                keep = sorted({sock_fd, cfg["diag_fd"], alive[0]})
+                for low, high in zip([2, *keep], [*keep, 1 << 20], strict=True):
+                    os.closerange(low + 1, high)
+                cfg["alive_fd"] = alive[0]
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _worker(socket.socket(fileno=sock_fd), cfg, uid)
+            except BaseException:  # noqa: BLE001 - setup failed: tell the judge's stderr
+                import traceback
+
+                os.write(cfg["diag_fd"], traceback.format_exc().encode())
+            finally:
+                os._exit(4)
+        worker["pid"] = pid
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        os.write(info_w, str(pid).encode())
+        os.close(info_w)
+        os.close(sock_fd)
+        _reap(pid)
+    finally:
+        os._exit(0)
 
 
 if __name__ == "__main__":
