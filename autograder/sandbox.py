@@ -6,7 +6,6 @@ each submission gets its own :class:`Worker` (and a fresh one after a crash or a
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import socket
