@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import nbgrader.api
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.utils import parse_utc
 
 # nbgrader runs the `alembic` command on every Gradebook(...) to learn the schema version: make
 # sure the venv's bin is on PATH, and ask only once per process.
@@ -73,45 +74,76 @@ def ensure_assignment(db_url: str, assignment: str, source_notebook: str | Path)
 
 
 def record(db_url: str | Gradebook, assignment: str, student: str, notebook: str,
-           result: dict, commit: bool = True) -> list[str]:
-    """Store one graded submission; returns the grade cells written. ``db_url`` may also be an
-    open Gradebook (a batch keeps one open and commits once at the end)."""
+           result: dict, commit: bool = True, *, timestamp=None, review: list[str] | None = None,
+           policy=None) -> dict:
+    """Store one graded submission, as ``nbgrader autograde`` would.
+
+    ``db_url`` may also be an open Gradebook (a batch keeps one open and commits once at the
+    end). ``timestamp`` (naive UTC datetime, from timestamp.txt) is stored on the submission;
+    ``review`` (reasons, e.g. a truncated notebook) marks the hidden-test cells "needs manual
+    grade"; ``policy`` (:class:`autograder.late.LatePolicy`) assigns nbgrader's late penalty to
+    the notebook. Returns ``{"written": [grade cells], "late": {...} or None}``."""
     if isinstance(db_url, Gradebook):
-        return _record(db_url, assignment, student, notebook, result, commit)
+        return _record(db_url, assignment, student, notebook, result, commit, timestamp, review,
+                       policy)
     with Gradebook(db_url) as gb:
-        return _record(gb, assignment, student, notebook, result, commit)
+        return _record(gb, assignment, student, notebook, result, commit, timestamp, review,
+                       policy)
 
 
 def _record(gb: Gradebook, assignment: str, student: str, notebook: str, result: dict,
-            commit: bool = True):
+            commit: bool = True, timestamp=None, review=None, policy=None) -> dict:
     written = []
     with warnings.catch_warnings():
         # nbgrader's add_submission triggers harmless SQLAlchemy autoflush warnings.
         warnings.simplefilter("ignore")
-        _ensure_submission(gb, assignment, student)
+        submission = _ensure_submission(gb, assignment, student, timestamp)
     try:
-        grades = {g.name: g for g in gb.find_submission_notebook(notebook, assignment,
-                                                                 student).grades}
+        nb = gb.find_submission_notebook(notebook, assignment, student)
+        grades = {g.name: g for g in nb.grades}
     except MissingEntry:
-        grades = {}
+        nb, grades = None, {}
     for fname, r in result["functions"].items():
         grade = grades.get(f"test_{fname}")
         if grade is None:
             continue
         grade.auto_score = float(r["score"])
-        grade.needs_manual_grade = False
+        grade.needs_manual_grade = bool(review)
         written.append(f"test_{fname}")
+    late = None
+    if nb is not None:
+        # nbgrader's AssignLatePenalties: reset, then ask the plugin if the submission is late
+        nb.late_submission_penalty = None
+        seconds_late = submission.total_seconds_late
+        if policy is not None and seconds_late > 0:
+            gb.db.flush()
+            gb.db.refresh(nb)                      # the notebook's score after the new grades
+            penalty = policy.penalty(student, nb.score, seconds_late)
+            nb.late_submission_penalty = penalty
+        else:
+            penalty = None
+        if policy is not None:
+            from autograder.late import late_entry
+
+            late = late_entry(submission.timestamp, submission.duedate, penalty, policy.method)
     if commit:
         gb.db.commit()
-    return written
+    return {"written": written, "late": late}
 
 
-def _ensure_submission(gb: Gradebook, assignment: str, student: str) -> None:
+def _ensure_submission(gb: Gradebook, assignment: str, student: str, timestamp=None):
+    """The student's submission, created if needed, with ``timestamp`` stored as nbgrader's
+    ``update_or_create_submission(..., timestamp=...)`` stores it (``parse_utc``), but without
+    its commit per student (the batch commits once)."""
     gb.update_or_create_student(student)
     try:
-        gb.find_submission(assignment, student)
+        submission = gb.find_submission(assignment, student)
     except MissingEntry:
-        gb.add_submission(assignment, student)
+        kwargs = {"timestamp": timestamp} if timestamp is not None else {}
+        return gb.add_submission(assignment, student, **kwargs)
+    if timestamp is not None:
+        submission.timestamp = parse_utc(timestamp)
+    return submission
 
 
 def fast_sqlite(gb: Gradebook) -> None:
