@@ -31,7 +31,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder import gradebook, report
-from autograder.judge import HIDDEN_DIR, get_assignment, get_zygote, grade_notebook, submission_files
+from autograder.judge import (
+    DEFAULT_MANIFEST,
+    HIDDEN_DIR,
+    Assignment,
+    get_assignment,
+    get_zygote,
+    grade_notebook,
+    submission_files,
+)
 from autograder.sandbox import Limits
 from autograder.submission import Choice, choose_notebook, review_reasons
 
@@ -45,6 +53,46 @@ def grader_version() -> str:
     for path in sorted(AUTOGRADER_DIR.glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+_CURRENT: dict[tuple[str, str], tuple[str, Assignment]] = {}
+
+
+def _assignment_inputs(name: str, manifest: str | None) -> str:
+    """sha256 of what an Assignment is built from: its hidden-test file and manifest entry."""
+    h = hashlib.sha256((HIDDEN_DIR / f"{name}.py").read_bytes())
+    man = Path(manifest) if manifest else DEFAULT_MANIFEST
+    if man.exists():
+        h.update(json.dumps(json.loads(man.read_text(encoding="utf-8")).get(name),
+                            sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def current_assignment(name: str, manifest: str | None) -> Assignment:
+    """The judge's Assignment, rebuilt if its hidden tests or its manifest entry (points, notebook
+    name) changed since this process loaded it (a notebook server or a Dask worker lives
+    across an instructor's edits)."""
+    key = _assignment_inputs(name, manifest)
+    seen = _CURRENT.get((name, str(manifest)))
+    if seen is None:
+        a = get_assignment(name, manifest)
+        if a.points != _manifest_points(name, manifest, a):
+            a = Assignment(name, manifest)
+    elif seen[0] != key:
+        a = Assignment(name, manifest)
+    else:
+        return seen[1]
+    _CURRENT[(name, str(manifest))] = (key, a)
+    return a
+
+
+def _manifest_points(name: str, manifest: str | None, a: Assignment) -> dict:
+    man = Path(manifest) if manifest else DEFAULT_MANIFEST
+    if man.exists():
+        entry = json.loads(man.read_text(encoding="utf-8")).get(name)
+        if entry:
+            return entry["functions"]
+    return a.points
 
 
 def _references_dir() -> Path:
@@ -123,7 +171,7 @@ def _copy_for_formgrader(course: Path, assignment: str, student: str, notebook: 
 def _remote_grade(path: str, assignment: str, manifest: str | None, limits: dict,
                   hide: list[str]) -> dict:
     """Runs on a Dask worker: its own judge (references, hidden tests) and its own zygote."""
-    a = get_assignment(assignment, manifest)
+    a = current_assignment(assignment, manifest)
     z = get_zygote(hide)
     return grade_notebook(path, a, z, Limits(**limits))
 
@@ -144,7 +192,7 @@ def run_batch(course: str | Path, assignment: str, *, workers: int = 2,
     limits = limits or Limits()
     manifest = str(manifest) if manifest else (str(course / "manifest.json")
                                                 if (course / "manifest.json").exists() else None)
-    a = get_assignment(assignment, manifest)              # references + hidden tests first
+    a = current_assignment(assignment, manifest)          # references + hidden tests first
     out = Path(out_dir).resolve() if out_dir else course / "hidden_grades" / assignment
     db_url = db_url or gradebook.default_db_url(course)
     source = course / "source" / assignment / a.notebook
