@@ -240,9 +240,8 @@ def test_unicode_error_message_under_latin1_locale(tmp_path):
     hint = "raised an error: ValueError: h\u2080 falsch \u2192 \u2264"
     assert any(hint in h for h in scores["b"]["functions"]["rnn_step_forward"]["hints"])
     assert hint in (res / "feedback" / "b" / "feedback.html").read_text(encoding="utf-8")
-    assert hint in (res / "gradescope" / "b" / "results.json").read_bytes().decode("utf-8").encode(
-        ).decode("unicode_escape") or hint in json.loads((res / "gradescope" / "b" / "results.json")
-                                                         .read_text(encoding="utf-8"))["tests"][0]["output"]
+    gs = json.loads((res / "gradescope" / "b" / "results.json").read_text(encoding="utf-8"))
+    assert any(hint in t["output"] for t in gs["tests"] if t["name"] == "rnn_step_forward")
     rows = list(csv.DictReader(open(res / "grades.csv", encoding="utf-8")))
     assert [r["student"] for r in rows] == ["a", "b", "c"]
     # and one notebook with --feedback
