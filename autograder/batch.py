@@ -195,9 +195,10 @@ def run_batch(course: str | Path, assignment: str, *, workers: int = 2,
     a = current_assignment(assignment, manifest)          # references + hidden tests first
     out = Path(out_dir).resolve() if out_dir else course / "hidden_grades" / assignment
     db_url = db_url or gradebook.default_db_url(course)
+    policy = late_mod.load_policy(course)            # the course's nbgrader configuration
     source = course / "source" / assignment / a.notebook
     if source.exists():
-        gradebook.ensure_assignment(db_url, assignment, source)
+        gradebook.ensure_assignment(db_url, assignment, source, policy.app.config)
     nb_name = Path(a.notebook).stem
     subs = find_submissions(course, assignment, a.notebook, list(a.points))
     journal = out / "journal"
@@ -220,7 +221,6 @@ def run_batch(course: str | Path, assignment: str, *, workers: int = 2,
     hide = [str(course), str(out)]
     if db_url.startswith("sqlite:///"):
         hide.append(str(Path(db_url[len("sqlite:///"):]).resolve().parent))
-    policy = late_mod.load_policy(course)
     t0 = time.perf_counter()
 
     def finish(student: str, digest: str, result: dict) -> None:

@@ -56,8 +56,13 @@ def default_db_url(course: str | Path) -> str:
     return f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
 
 
-def ensure_assignment(db_url: str, assignment: str, source_notebook: str | Path) -> None:
-    """Make sure the gradebook knows the assignment and its cells (as generate_assignment does)."""
+def ensure_assignment(db_url: str, assignment: str, source_notebook: str | Path,
+                      config=None) -> None:
+    """Make sure the gradebook knows the assignment and its cells, as ``nbgrader
+    generate_assignment`` records them: its preprocessors up to ``SaveCells`` (lock cells,
+    replace solutions by the configured stub, clear outputs, checksums), with the course's
+    configuration ``config`` (a traitlets Config; default nbgrader's defaults), so that the
+    stored checksums are those ``nbgrader autograde`` expects later."""
     nb_name = Path(source_notebook).stem
     with Gradebook(db_url) as gb:
         gb.update_or_create_assignment(assignment)
@@ -66,11 +71,24 @@ def ensure_assignment(db_url: str, assignment: str, source_notebook: str | Path)
             return
         except MissingEntry:
             pass
-    from nbgrader.preprocessors import SaveCells
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        ClearSolutions,
+        ComputeChecksums,
+        IncludeHeaderFooter,
+        LockCells,
+        SaveCells,
+    )
+    from traitlets.config import Config
 
+    config = config if config is not None else Config()
     nb = nbformat.read(str(source_notebook), as_version=4)
-    SaveCells().preprocess(nb, {"nbgrader": {"notebook": nb_name, "assignment": assignment,
-                                              "db_url": db_url}})
+    resources = {"nbgrader": {"notebook": nb_name, "assignment": assignment, "db_url": db_url},
+                 "metadata": {"path": str(Path(source_notebook).parent)}}
+    for pp in (IncludeHeaderFooter, LockCells, ClearSolutions, ClearOutput, CheckCellMetadata,
+               ComputeChecksums, SaveCells):
+        nb, resources = pp(config=config).preprocess(nb, resources)
 
 
 def record(db_url: str | Gradebook, assignment: str, student: str, notebook: str,
