@@ -274,6 +274,11 @@ def run_batch(course: str | Path, assignment: str, *, workers: int = 2,
     # class-wide exports. A run killed before this point is completed by the next run.
     with gradebook.Gradebook(db_url) as gb:
         gradebook.fast_sqlite(gb)
+        prefetched = gradebook.prefetch(gb, assignment, nb_name)
+        try:
+            due = gb.find_assignment(assignment).duedate
+        except gradebook.MissingEntry:
+            due = None
         for student, entry in done.items():
             if student not in subs:
                 continue
@@ -283,7 +288,8 @@ def run_batch(course: str | Path, assignment: str, *, workers: int = 2,
                 stamp = None
             info = gradebook.record(gb, assignment, student, nb_name, entry["result"],
                                     commit=False, timestamp=stamp,
-                                    review=entry.get("review_reasons"), policy=policy)
+                                    review=entry.get("review_reasons"), policy=policy, due=due,
+                                    prefetched=prefetched)
             if info["late"] != entry.get("late"):
                 entry["late"] = info["late"]
                 report.atomic_write(journal / f"{student}.json", json.dumps(entry))

@@ -93,34 +93,61 @@ def ensure_assignment(db_url: str, assignment: str, source_notebook: str | Path,
 
 def record(db_url: str | Gradebook, assignment: str, student: str, notebook: str,
            result: dict, commit: bool = True, *, timestamp=None, review: list[str] | None = None,
-           policy=None) -> dict:
+           policy=None, due=None, prefetched: dict | None = None) -> dict:
     """Store one graded submission, as ``nbgrader autograde`` would.
 
     ``db_url`` may also be an open Gradebook (a batch keeps one open and commits once at the
     end). ``timestamp`` (naive UTC datetime, from timestamp.txt) is stored on the submission;
     ``review`` (reasons, e.g. a truncated notebook) marks the hidden-test cells "needs manual
     grade"; ``policy`` (:class:`autograder.late.LatePolicy`) assigns nbgrader's late penalty to
-    the notebook. Returns ``{"written": [grade cells], "late": {...} or None}``."""
+    the notebook. ``due`` is the assignment's due date (for the late record when the submission
+    has no timestamp); ``prefetched`` is :func:`prefetch` 's answer (a batch's speed-up).
+    Returns ``{"written": [grade cells], "late": {...} or None}``."""
+    args = (assignment, student, notebook, result, commit, timestamp, review, policy, due,
+            prefetched or {})
     if isinstance(db_url, Gradebook):
-        return _record(db_url, assignment, student, notebook, result, commit, timestamp, review,
-                       policy)
+        return _record(db_url, *args)
     with Gradebook(db_url) as gb:
-        return _record(gb, assignment, student, notebook, result, commit, timestamp, review,
-                       policy)
+        return _record(gb, *args)
+
+
+def prefetch(gb: Gradebook, assignment: str, notebook: str) -> dict:
+    """student -> (submitted notebook, {grade cell name: Grade}, submission) for every existing
+    submission, in one query (reading them one student at a time costs a query per grade)."""
+    from nbgrader.api import Assignment, Grade, GradeCell, Notebook, SubmittedAssignment, SubmittedNotebook
+
+    rows = (gb.db.query(Grade, GradeCell.name, SubmittedNotebook, SubmittedAssignment)
+            .join(GradeCell, Grade.cell_id == GradeCell.id)
+            .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+            .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+            .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
+            .join(Assignment, Notebook.assignment_id == Assignment.id)
+            .filter(Assignment.name == assignment, Notebook.name == notebook).all())
+    out: dict = {}
+    for grade, name, snb, sub in rows:
+        out.setdefault(sub.student_id, (snb, {}, sub))[1][name] = grade
+    return out
 
 
 def _record(gb: Gradebook, assignment: str, student: str, notebook: str, result: dict,
-            commit: bool = True, timestamp=None, review=None, policy=None) -> dict:
+            commit: bool = True, timestamp=None, review=None, policy=None, due=None,
+            prefetched: dict | None = None) -> dict:
     written = []
-    with warnings.catch_warnings():
-        # nbgrader's add_submission triggers harmless SQLAlchemy autoflush warnings.
-        warnings.simplefilter("ignore")
-        submission = _ensure_submission(gb, assignment, student, timestamp)
-    try:
-        nb = gb.find_submission_notebook(notebook, assignment, student)
-        grades = {g.name: g for g in nb.grades}
-    except MissingEntry:
-        nb, grades = None, {}
+    if prefetched and student in prefetched:
+        # student, submission and notebook exist already (no lookups, no commit per student)
+        nb, grades, submission = prefetched[student]
+        if timestamp is not None:
+            submission.timestamp = parse_utc(timestamp)
+    else:
+        with warnings.catch_warnings():
+            # nbgrader's add_submission triggers harmless SQLAlchemy autoflush warnings.
+            warnings.simplefilter("ignore")
+            submission = _ensure_submission(gb, assignment, student, timestamp)
+        try:
+            nb = gb.find_submission_notebook(notebook, assignment, student)
+            grades = {g.name: g for g in nb.grades}
+        except MissingEntry:
+            nb, grades = None, {}
     for fname, r in result["functions"].items():
         grade = grades.get(f"test_{fname}")
         if grade is None:
@@ -132,7 +159,8 @@ def _record(gb: Gradebook, assignment: str, student: str, notebook: str, result:
     if nb is not None:
         # nbgrader's AssignLatePenalties: reset, then ask the plugin if the submission is late
         nb.late_submission_penalty = None
-        seconds_late = submission.total_seconds_late
+        # (nbgrader's total_seconds_late is 0 without a timestamp; skip loading the due date)
+        seconds_late = submission.total_seconds_late if submission.timestamp is not None else 0
         if policy is not None and seconds_late > 0:
             gb.db.flush()
             gb.db.refresh(nb)                      # the notebook's score after the new grades
@@ -143,7 +171,8 @@ def _record(gb: Gradebook, assignment: str, student: str, notebook: str, result:
         if policy is not None:
             from autograder.late import late_entry
 
-            late = late_entry(submission.timestamp, submission.duedate, penalty, policy.method)
+            when_due = submission.duedate if submission.timestamp is not None else due
+            late = late_entry(submission.timestamp, when_due, penalty, policy.method)
     if commit:
         gb.db.commit()
     return {"written": written, "late": late}
