@@ -108,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         for student, path in written.items():
             _print(f"{student}: {path}")
+        from autograder.feedback import missing_exchange_files
+
+        for student, names in missing_exchange_files(args.course, args.assignment, list(written)).items():
+            print(f"warning: {student}: no {' or '.join(names)} in the submission (not collected "
+                  "through nbgrader's exchange): release_feedback cannot deliver this page",
+                  file=sys.stderr)
         _print(f"{len(written)} feedback page(s) written; deliver them with "
                f"`nbgrader release_feedback {args.assignment}`")
         return 0
@@ -199,8 +205,16 @@ def _gradescope(args: argparse.Namespace) -> int:
     report.atomic_write(args.results, json.dumps(results, indent=1))
     _print(f"score {results['score']} written to {args.results}")
     if choice.notebook is not None and "result" not in box:
+        # A grading thread may still be running: end the zygote (its workers die with it once
+        # the sandbox ties them to their judge) and exit without waiting for the thread.
+        from autograder.judge import get_zygote
+
+        try:
+            get_zygote().close()
+        except Exception:  # noqa: BLE001 - exiting anyway
+            pass
         sys.stdout.flush()
-        os._exit(0)                   # a grading thread may still be running: do not wait
+        os._exit(0)
     return 0
 
 

@@ -143,7 +143,9 @@ def write_feedback(course: str | Path, assignment: str, *, out_dir: str | Path |
     """Write every journaled student's page into nbgrader's feedback folder.
 
     Returns {student: path written}. Raises FileNotFoundError if the assignment has no journal
-    (``batch`` has not run)."""
+    (``batch`` has not run). A submission without ``timestamp.txt``/``submission_secret.txt``
+    (not collected through nbgrader's exchange) gets its page, but ``release_feedback`` cannot
+    hand it out: :func:`missing_exchange_files` lists those students."""
     from nbgrader.api import Gradebook
 
     from autograder import gradebook as ag_gradebook
@@ -180,6 +182,21 @@ def write_feedback(course: str | Path, assignment: str, *, out_dir: str | Path |
                     report.atomic_write(dest / name, f.read_bytes())
             written[student] = str(page)
     return written
+
+
+def missing_exchange_files(course: str | Path, assignment: str, students: list[str]) -> dict:
+    """student -> the files ``nbgrader release_feedback`` needs next to the page but that are
+    missing (the submission did not come through nbgrader's exchange)."""
+    from autograder.late import load_policy
+
+    coursedir = load_policy(course).coursedir
+    out = {}
+    for student in students:
+        dest = Path(coursedir.format_path(coursedir.feedback_directory, student, assignment))
+        missing = [n for n in ("timestamp.txt", "submission_secret.txt") if not (dest / n).is_file()]
+        if missing:
+            out[student] = missing
+    return out
 
 
 def _gradebook_notebook(gb, assignment: str, graded_stem: str) -> str | None:

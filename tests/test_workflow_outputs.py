@@ -199,6 +199,7 @@ def test_feedback_lands_where_release_feedback_delivers_it(tmp_path):
                                          "c.Exchange.path_includes_course = False")
     good = course / "submitted" / "alice" / "01_rnn"
     notebook(good / "My 01_rnn.ipynb", "import numpy as np\n", GOOD)
+    notebook(course / "submitted" / "bob" / "01_rnn" / "01_rnn.ipynb", "import numpy as np\n", STUB)
     (good / "timestamp.txt").write_text("2026-01-01 10:00:00.000000 UTC")
     (good / "submission_secret.txt").write_text("s3cr3t")
     summary = batch.run_batch(course, "01_rnn", workers=1, progress=False, limits=LIMITS)
@@ -206,6 +207,7 @@ def test_feedback_lands_where_release_feedback_delivers_it(tmp_path):
                           "--assignment", "01_rnn"], cwd=REPO, env=ENV, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+    assert "bob: no timestamp.txt or submission_secret.txt" in out.stderr      # not via the exchange
     fdir = course / "feedback" / "alice" / "01_rnn"
     page = (fdir / "My 01_rnn.html").read_text(encoding="utf-8")
     assert (fdir / "timestamp.txt").read_text() == "2026-01-01 10:00:00.000000 UTC"
@@ -216,6 +218,7 @@ def test_feedback_lands_where_release_feedback_delivers_it(tmp_path):
     assert "test_rnn_step_forward" in page                      # the gradebook's cells
     assert stat.S_IMODE((fdir / "My 01_rnn.html").stat().st_mode) == 0o640
     # nbgrader's own release_feedback picks it up and names it by the submission's hash
+    shutil.rmtree(course / "feedback" / "bob")              # release_feedback needs its files
     rel = subprocess.run([sys.executable, "-m", "nbgrader", "release_feedback", "01_rnn"],
                          cwd=course, env=ENV, capture_output=True, text=True, timeout=180)
     assert rel.returncode == 0, rel.stdout + rel.stderr
@@ -296,6 +299,22 @@ def test_gradescope_bundle_runs_in_scratch_root(tmp_path):
     assert "homework.ipynb" in r["output"] and "homework-checkpoint.ipynb" in r["output"]
     # the graded code came from the bundle, not from this checkout
     assert "solutions" not in res.stderr
+
+
+def test_gradescope_execution_time_budget(tmp_path):
+    """Past --execution-time the results say so (score 0, the reason) instead of hanging."""
+    sub = tmp_path / "submission"
+    student_notebook(sub / "01_rnn.ipynb", RNN, overrides={
+        "rnn_step_forward": "def rnn_step_forward(x, prev_h, Wx, Wh, b):\n    while True:\n        pass\n"})
+    results = tmp_path / "results.json"
+    out = subprocess.run([sys.executable, "-m", "autograder", "gradescope", "--assignment", "01_rnn",
+                          "--submission", str(sub), "--results", str(results), "--execution-time", "2",
+                          "--visibility", "hidden"],
+                         cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(results.read_text())
+    assert r["score"] == 0.0 and r["tests"] == [] and r["visibility"] == "hidden"
+    assert "time budget of 2 s" in r["output"] and 2.0 <= r["execution_time"] < 30
 
 
 # ----------------------------------------------------------------------------- stock nbgrader
