@@ -2,7 +2,9 @@
 
 - ``grade(notebook_path, assignment) -> dict``: grade one notebook, statelessly (JSON-serialisable).
 - ``run_batch(course, assignment, ...)``: a whole class, into nbgrader's gradebook.
-- ``python -m autograder grade|batch ...``: the same from the command line.
+- ``python -m autograder grade|batch ...``: the same from the command line; ``feedback`` writes
+  the pages ``nbgrader release_feedback`` delivers, ``gradescope`` grades one Gradescope upload,
+  ``gradescope-bundle`` writes Gradescope's autograder.zip.
 
 See ``autograder/README.md``.
 """

@@ -54,8 +54,8 @@ def test_batch_gradebook_exports_and_isolation(tmp_path):
     from autograder import Limits
 
     course = make_course(tmp_path / "course", HOSTILE)
-    summary = run_batch(course, "01_rnn", workers=2, progress=False,
-                        limits=Limits(timeout_s=1.0, cpu_s=2))
+    limits = Limits(timeout_s=1.0, cpu_s=2)
+    summary = run_batch(course, "01_rnn", workers=2, progress=False, limits=limits)
     assert summary["submissions"] == 5 and summary["graded_now"] == 5
     scores = summary["scores"]
     assert scores["ok"] == FULL                                # unaffected by its neighbours
@@ -93,7 +93,7 @@ def test_batch_gradebook_exports_and_isolation(tmp_path):
         course / "submitted" / "no_tanh" / "01_rnn" / "01_rnn.ipynb").read_text()
 
     # Idempotent: a second run grades nothing new and changes nothing.
-    again = run_batch(course, "01_rnn", workers=2, progress=False)
+    again = run_batch(course, "01_rnn", workers=2, progress=False, limits=limits)
     assert again["graded_now"] == 0 and again["scores"] == scores
     assert db_scores(db) == pytest.approx(scores)
 
@@ -117,8 +117,8 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
     proc.wait()
     finished = len(list(journal.glob("*.json")))
     assert 3 <= finished < 10
-    summary = run_batch(course, "01_rnn", workers=2, progress=False,
-                        limits=Limits(timeout_s=1.0, cpu_s=2))
+    # the same limits as the command line's (they are part of the "unchanged" digest)
+    summary = run_batch(course, "01_rnn", workers=2, progress=False, limits=Limits(timeout_s=1.0))
     assert summary["reused"] == finished and summary["submissions"] == 10
     assert summary["graded_now"] == 10 - finished
     got = db_scores(summary["db_url"])
