@@ -10,8 +10,9 @@ about all three at once, and each wrong output gets a hint computed from what wa
 - for outputs with a time axis: at which time steps the values are wrong (only the first step,
   only the last, everything before step t ...).
 
-The first line of the AssertionError is short (under 80 characters: ``nbgrader validate`` cuts
-longer lines) and names the wrong outputs with their hints; the following lines give the details.
+The first line of the AssertionError is short (at most 64 characters: ``nbgrader validate`` cuts
+every traceback line at 87 characters, after "AssertionError: ") and names the wrong outputs with
+their hints; the following lines, wrapped at 80 characters, give the details.
 
 The inputs and expected outputs of the fixed cases are public arrays shipped in
 ``course_helpers/fixtures/<function>.npz`` (made by ``scripts/make_public_fixtures.py``), the
@@ -21,6 +22,7 @@ way CS231n ships its expected values: the visible tests never run the reference 
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,10 @@ from typing import Any
 import numpy as np
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-FIRST_LINE = 78          # characters: nbgrader validate keeps about 80 of an error's first line
+# nbgrader validate shows each line of a traceback indented by 4 and cut at 90 - 3 characters, and the
+# last line of the traceback is "AssertionError: " + the message's first line: 64 characters survive.
+FIRST_LINE = 64
+DETAIL_WIDTH = 80
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,7 +243,7 @@ def check_outputs(name: str, got: Mapping[str, Any], expected: Mapping[str, np.n
     """Compare every output; raise one AssertionError that lists every wrong one with its hint.
 
     got / expected: output name -> value. time_axis: output name -> index of its time axis.
-    The error's first line is at most 78 characters and names the wrong outputs with short hints.
+    The error's first line is at most 64 characters and names the wrong outputs with short hints.
     """
     time_axis = time_axis or {}
     wrong = []
@@ -278,8 +283,12 @@ def check_outputs(name: str, got: Mapping[str, Any], expected: Mapping[str, np.n
             first = first[: FIRST_LINE - 1] + "…"
     n_ok = len(expected) - len(wrong)
     lines = [first, f"{len(wrong)} of {len(expected)} outputs differ from {what} ({n_ok} right):"]
-    lines += [f"- {o}: {long}" for o, _, long in wrong]
+    lines += [_wrap(f"- {o}: {long}") for o, _, long in wrong]
     raise AssertionError("\n".join(lines))
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=DETAIL_WIDTH, subsequent_indent="  ", break_long_words=False)
 
 
 def check_gradient(name: str, analytic: Any, numeric: np.ndarray, tol: float = 1e-6,
@@ -292,5 +301,5 @@ def check_gradient(name: str, analytic: Any, numeric: np.ndarray, tol: float = 1
     short, long = diagnose(analytic, numeric, time_axis, tol)
     if short:
         first = f"{name}: {short} vs the numerical gradient"
-        raise AssertionError(f"{first[:FIRST_LINE]}\n- {name}: {long}")
+        raise AssertionError(f"{first[:FIRST_LINE]}\n" + _wrap(f"- {name}: {long}"))
     print(f"{name:>8}: relative error {rel_err(np.asarray(analytic, dtype=np.float64), numeric):.2e}")

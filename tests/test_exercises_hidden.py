@@ -85,3 +85,19 @@ def test_wrong_truncation_loses_points_with_its_hint(tmp_path, source, hint):
     for f, other in r["functions"].items():
         if f != "rnn_backward_truncated":
             assert not any("truncat" in h for h in other["hints"]), (f, other["hints"])
+
+
+@pytest.mark.slow
+def test_blank_release_scores_zero_under_the_hidden_tests(tmp_path):
+    """Every released notebook, submitted unchanged, scores 0 with the autograder (not only nbgrader's)."""
+    import shutil
+
+    from scripts import make_exercises as mx
+
+    shutil.copy(mx.EXERCISES / "nbgrader_config.py", tmp_path)
+    shutil.copytree(mx.SOURCE, tmp_path / "source")
+    mx.release(list(mx.ASSIGNMENTS), course_dir=tmp_path)
+    for a in mx.ASSIGNMENTS:
+        r = grade(tmp_path / "release" / a / f"{a}.ipynb", a, limits=FAST)
+        assert r["max_score"] == sum(MANIFEST[a]["functions"].values()), a
+        assert r["score"] == 0, (a, {f: v["score"] for f, v in r["functions"].items()})
