@@ -106,6 +106,7 @@ def check_function(name: str, fn: Callable, tol: float = 1e-7) -> None:
 
     Raises AssertionError listing every wrong output with a hint; prints a line when all agree.
     """
+    __tracebackhide__ = True           # IPython and pytest show the caller's line, not this one
     case = load_case(name)
     args = _copy(case["args"])
     result = fn(*args.values())
@@ -121,6 +122,7 @@ def check_backward(name: str, forward: Callable, backward: Callable, tol: float 
     `backward` receives the upstream gradients of the case and your forward's cache (its last
     return value), as in CS231n: backward(*douts, cache).
     """
+    __tracebackhide__ = True           # IPython and pytest show the caller's line, not this one
     case = load_case(name)
     fwd_out = forward(*_copy(case["args"]).values())
     if not isinstance(fwd_out, tuple) or len(fwd_out) < 2:
@@ -137,6 +139,7 @@ def check_gradients(name: str, pairs: Mapping[str, tuple[Any, np.ndarray]],
 
     pairs: gradient name -> (your analytic gradient, the numerical gradient).
     """
+    __tracebackhide__ = True           # IPython and pytest show the caller's line, not this one
     got = {k: v[0] for k, v in pairs.items()}
     want = {k: v[1] for k, v in pairs.items()}
     check_outputs(name, got, want, time_axis or {}, tol=tol, what="the numerical gradient")
@@ -245,6 +248,7 @@ def check_outputs(name: str, got: Mapping[str, Any], expected: Mapping[str, np.n
     got / expected: output name -> value. time_axis: output name -> index of its time axis.
     The error's first line is at most 64 characters and names the wrong outputs with short hints.
     """
+    __tracebackhide__ = True           # IPython and pytest show the caller's line, not this one
     time_axis = time_axis or {}
     wrong = []
     for out, want in expected.items():
@@ -298,6 +302,7 @@ def check_gradient(name: str, analytic: Any, numeric: np.ndarray, tol: float = 1
     Raises AssertionError whose first line is short and carries the hint (transposed, scaled, which
     time steps ...).
     """
+    __tracebackhide__ = True           # IPython and pytest show the caller's line, not this one
     short, long = diagnose(analytic, numeric, time_axis, tol)
     if short:
         first = f"{name}: {short} vs the numerical gradient"
