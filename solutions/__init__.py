@@ -23,7 +23,7 @@ from solutions.layers import (
 )
 from solutions.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward, sigmoid
 from solutions.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
-from solutions.tbptt import tbptt_train
+from solutions.tbptt import rnn_backward_truncated, tbptt_train
 from solutions.training import clip_grad_norm, sample_with_temperature, softmax_with_temperature
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
     "gru_backward", "gru_forward", "gru_step_backward", "gru_step_forward", "gru_step_forward_cho",
     "lstm_backward", "lstm_forward", "lstm_step_backward", "lstm_step_forward", "sigmoid",
     "rnn_backward", "rnn_forward", "rnn_step_backward", "rnn_step_forward",
-    "tbptt_train",
+    "rnn_backward_truncated", "tbptt_train",
     "temporal_affine_backward", "temporal_affine_forward", "temporal_softmax_loss",
     "word_embedding_backward", "word_embedding_forward",
 ]

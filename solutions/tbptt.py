@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from solutions._validate import check_shapes
 from solutions.training import clip_grad_norm
 
 LossFn = Callable[[dict, np.ndarray, np.ndarray, np.ndarray], tuple[float, dict, np.ndarray]]
@@ -85,3 +86,52 @@ def tbptt_train(
         losses.append(float(loss))
         norms.append(norm)
     return params, np.array(losses), np.array(norms)
+
+
+def rnn_backward_truncated(
+    dh: np.ndarray, cache: tuple, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The k-step truncated gradient of a vanilla RNN (Williams & Peng 1990, "BPTT(h)").
+
+    Full BPTT (rnn_backward) sends the gradient dh[:, t] that reaches h_t from outside back
+    through every earlier step. Here it goes back k steps at most: it reaches the steps
+    t, t-1, ..., t-k+1 and is dropped beyond. With k >= T the result is rnn_backward's.
+
+        for every t, with g = dh[:, t]:
+            for s = t, t-1, ..., max(0, t-k+1):
+                da_s += g * (1 - h_s^2);   g = (g * (1 - h_s^2)) Wh^T
+            if t - k + 1 <= 0: dh0 += g          (the path reached h0)
+        dx_s = da_s Wx^T,  dWx = sum_s x_s^T da_s,  dWh = sum_s h_{s-1}^T da_s,  db = sum_s da_s
+
+    Inputs:
+    - dh: upstream gradients of all hidden states, shape (N, T, H)
+    - cache: the tuple (x, h0, Wx, Wh, h) that rnn_forward builds: x (N, T, D) the inputs,
+      h0 (N, H) the initial state, Wx (D, H), Wh (H, H) the weights, h (N, T, H) the hidden states
+    - k: truncation length, an integer >= 1
+
+    Returns dx (N, T, D), dh0 (N, H), dWx (D, H), dWh (H, H), db (H,).
+
+    Raises ValueError if k is not a positive integer or the shapes disagree.
+    """
+    x, h0, Wx, Wh, h = cache
+    check_shapes("rnn_backward_truncated", cache=(h, "N T H"), dh=(dh, "N T H"), x=(x, "N T D"),
+                 h0=(h0, "N H"), Wx=(Wx, "D H"), Wh=(Wh, "H H"))
+    if isinstance(k, bool) or int(k) != k or k < 1:
+        raise ValueError(f"rnn_backward_truncated: k must be a positive integer, got {k!r}")
+    k = int(k)
+    N, T, H = h.shape
+    local = 1.0 - h ** 2                               # tanh' at every step, (N, T, H)
+    da = np.zeros_like(h)
+    dh0 = np.zeros_like(h0, dtype=da.dtype)
+    for t in range(T):
+        g = dh[:, t]
+        for s in range(t, max(0, t - k + 1) - 1, -1):
+            g = g * local[:, s]
+            da[:, s] += g
+            g = g @ Wh.T                                # now the gradient of h_{s-1}
+        if t - k + 1 <= 0:
+            dh0 += g
+    h_prev = np.concatenate([h0[:, None, :], h[:, :-1]], axis=1)
+    flat_da = da.reshape(N * T, H)
+    return (da @ Wx.T, dh0, x.reshape(N * T, -1).T @ flat_da, h_prev.reshape(N * T, H).T @ flat_da,
+            flat_da.sum(axis=0))

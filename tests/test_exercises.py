@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
 from scripts import make_exercises as mx  # noqa: E402
 
 ASSIGNMENTS = mx.ASSIGNMENTS
-STUDENT_SAFE_IMPORTS = {"numpy", "matplotlib", "torch", "course_helpers", "collections"}
+STUDENT_SAFE_IMPORTS = {"numpy", "matplotlib", "torch", "course_helpers", "collections", "time"}
 
 
 def source_nb(a: str) -> nbformat.NotebookNode:
@@ -86,6 +86,31 @@ def test_sources_are_up_to_date_with_authoring_and_solutions():
         committed = (mx.SOURCE / a / f"{a}.ipynb").read_text(encoding="utf-8")
         assert mx.notebook_text(nb) == committed, f"{a}: exercises/source is stale, run `make exercises`"
         assert manifest[a] == entry, a
+
+
+def test_every_assignment_trains_checks_and_asks_for_a_derivation():
+    """Issue 15: in every assignment the student trains a model with their own code and a test cell
+    checks its outcome; every assignment has a hand-graded written part whose model answer holds a rubric
+    (02's gradient-norm answer is its written part)."""
+    manifest = json.loads(mx.MANIFEST.read_text())
+    for a in ASSIGNMENTS:
+        nb = source_nb(a)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        assert "# The outcome:" in code, f"{a}: no visible test on a training run's outcome"
+        assert manifest[a]["manual"], f"{a}: no hand-graded answer"
+        for cell, meta in nbgrader_cells(nb):
+            if cell.cell_type == "markdown" and meta.get("solution") and a != "02_bptt":
+                assert "Rubric" in cell.source, f"{a}: {meta['grade_id']} has no rubric"
+
+
+def test_backward_docstrings_describe_the_reference_cache():
+    """The backward functions' docstrings say what the reference forward puts in its cache."""
+    for a in ASSIGNMENTS:
+        for cell, meta in nbgrader_cells(source_nb(a)):
+            name = meta["grade_id"].split("_", 1)[1]
+            if meta["grade_id"].startswith("impl_") and name.endswith("_backward"):
+                doc = ast.get_docstring(next(n for n in ast.parse(cell.source).body if isinstance(n, ast.FunctionDef)))
+                assert "The reference builds the tuple" in doc, f"{a}: {name}"
 
 
 def _body_without_docstring(fn: ast.FunctionDef) -> list[ast.stmt]:

@@ -128,3 +128,86 @@ def test_tbptt_train_rejects_bad_input(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         tbptt_train(**args)
+
+
+# ---------------------------------------------------------------------------------------------
+# rnn_backward_truncated (graded in 02_bptt): the k-step truncated gradient
+# ---------------------------------------------------------------------------------------------
+
+def _torch_truncated(x, h0, Wx, Wh, b, dh, k):
+    """The k-step truncated gradient by autograd: the loss term at step t sees a graph that starts at
+    step t - k + 1, the state before it computed without a graph (detached)."""
+    P = [torch.tensor(a, requires_grad=True) for a in (x, h0, Wx, Wh, b)]
+    tx, th0, tWx, tWh, tb = P
+    total = 0.0
+    T = x.shape[1]
+    for t in range(T):
+        first = max(0, t - k + 1)
+        with torch.no_grad():
+            h = th0.detach()
+            for s in range(first):
+                h = torch.tanh(tx[:, s] @ tWx + h @ tWh + tb)
+        if first == 0:
+            h = th0
+        for s in range(first, t + 1):
+            h = torch.tanh(tx[:, s] @ tWx + h @ tWh + tb)
+        total = total + (h * torch.from_numpy(dh[:, t])).sum()
+    total.backward()
+    return [p.grad.numpy() for p in P]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 6, 9])
+def test_truncated_gradient_matches_autograd_with_detach(k):
+    from solutions.tbptt import rnn_backward_truncated
+
+    rng = np.random.default_rng(k)
+    n, T, d, hdim = 2, 6, 3, 4
+    x, h0 = rng.normal(size=(n, T, d)), rng.normal(size=(n, hdim))
+    Wx, Wh, b = rng.normal(size=(d, hdim)), rng.normal(size=(hdim, hdim)) * 0.7, rng.normal(size=hdim)
+    h, cache = rnn_forward(x, h0, Wx, Wh, b)
+    dh = rng.normal(size=(n, T, hdim))
+    mine = rnn_backward_truncated(dh, cache, k)
+    theirs = _torch_truncated(x, h0, Wx, Wh, b, dh, k)
+    for name, a, t in zip(("dx", "dh0", "dWx", "dWh", "db"), mine, theirs, strict=True):
+        np.testing.assert_allclose(a, t, atol=1e-12, rtol=1e-10, err_msg=name)
+    if k >= T:
+        for a, full in zip(mine, rnn_backward(dh, cache), strict=True):
+            np.testing.assert_allclose(a, full, atol=1e-13)
+
+
+@pytest.mark.parametrize("k", [0, -1, 1.5, True])
+def test_truncated_gradient_rejects_bad_k(k):
+    from solutions.tbptt import rnn_backward_truncated
+
+    rng = np.random.default_rng(0)
+    x, h0 = rng.normal(size=(1, 3, 2)), rng.normal(size=(1, 2))
+    _, cache = rnn_forward(x, h0, rng.normal(size=(2, 2)), rng.normal(size=(2, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        rnn_backward_truncated(rng.normal(size=(1, 3, 2)), cache, k)
+
+
+def test_gradient_norm_answer_states_the_measured_numbers():
+    """The model answer of 02_bptt quotes orders of magnitude that the notebook computes (seed 0)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "exercises" / "authoring" / "02_bptt.md").read_text()
+    answer = text[text.index('+++ {"answer": "answer_gradient_norms"'):]
+
+    def orders(sigma, input_scale=1.0, T=60, hdim=32, seed=0):
+        rng = np.random.default_rng(seed)
+        Q, _ = np.linalg.qr(rng.normal(size=(hdim, hdim)))
+        Wh = torch.tensor(sigma * Q, requires_grad=True)
+        Wx = torch.tensor(rng.normal(size=(hdim, hdim)) / np.sqrt(hdim))
+        xs = torch.tensor(rng.normal(size=(T, 1, hdim)) * input_scale)
+        u = torch.tensor(rng.normal(size=(1, hdim)))
+        h, hs = torch.zeros(1, hdim, dtype=torch.float64), []
+        for t in range(T):
+            h = torch.tanh(xs[t] @ Wx + h @ Wh)
+            h.retain_grad()
+            hs.append(h)
+        (u * h).sum().backward()
+        return abs(np.log10(hs[0].grad.norm().item() / hs[-1].grad.norm().item()))
+
+    for sigma, scale in [(0.5, 1.0), (0.9, 1.0), (1.0, 1.0), (1.5, 1.0), (3.0, 1.0), (3.0, 5.0)]:
+        assert f"{orders(sigma, scale):.1f}" in answer, (sigma, scale, f"{orders(sigma, scale):.1f}")
+    assert "close to the edge" not in answer

@@ -153,3 +153,77 @@ def _naive_softmax(logits, temperature):
         e = np.exp(logits / temperature)
         return e / e.sum(axis=-1, keepdims=True)
 
+
+
+# --- rnn_backward_truncated (issue 15): the k-step truncated gradient -------------------------
+# A self-contained block: the arguments are the forward's values packed as rnn_forward's cache
+# (x, h0, Wx, Wh, h), built here by the reference, so the student's assignment-1 code is not needed.
+from solutions.rnn import rnn_backward as _rnn_backward  # noqa: E402
+from solutions.rnn import rnn_forward as _rnn_forward  # noqa: E402
+from solutions.tbptt import rnn_backward_truncated as _rnn_backward_truncated  # noqa: E402
+
+
+def _truncation_k(g: Gen) -> int:
+    """k for a case: half the length (at least 1); one random case keeps more than T steps."""
+    T = int(g.dims["T"])
+    return T + 1 if "random case 2" in g.case.label else max(1, T // 2)
+
+
+def _truncated_args(g: Gen) -> list:
+    x, h0 = g.x("N T D"), g.x("N H")
+    Wx, Wh, b = g.w("D H"), g.w("H H"), g.w("H", 0.5)
+    h, cache = _rnn_forward(x, h0, Wx, Wh, b)
+    return [g.x("N T H"), tuple(cache), _truncation_k(g)]
+
+
+_TRUNC_OUT = ("dx", "dh0", "dWx", "dWh", "db")
+
+
+def _truncated_with(k_of):
+    def compute(args, douts):
+        dh, cache, k = args
+        return dict(zip(_TRUNC_OUT, _rnn_backward_truncated(dh, tuple(cache), k_of(k, dh.shape[1])), strict=True))
+    return compute
+
+
+def _truncated_full(args, douts):
+    dh, cache, k = args
+    return dict(zip(_TRUNC_OUT, _rnn_backward(dh, tuple(cache)), strict=True))
+
+
+def _truncated_chunked(args, douts):
+    """Cut the sequence into blocks of k steps and run full BPTT inside each block."""
+    dh, cache, k = args
+    x, h0, Wx, Wh, h = cache
+    outs = [np.zeros_like(x), np.zeros_like(h0), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])]
+    T = dh.shape[1]
+    for start in range(0, T, k):
+        end = min(start + k, T)
+        prev = h0 if start == 0 else h[:, start - 1]
+        dx, dprev, dWx, dWh, db = _rnn_backward(dh[:, start:end], (x[:, start:end], prev, Wx, Wh, h[:, start:end]))
+        outs[0][:, start:end] = dx
+        if start == 0:
+            outs[1] = dprev
+        outs[2], outs[3], outs[4] = outs[2] + dWx, outs[3] + dWh, outs[4] + db
+    return dict(zip(_TRUNC_OUT, outs, strict=True))
+
+
+FUNCTIONS["rnn_backward_truncated"] = Func(
+    _rnn_backward_truncated, _truncated_args, ["dx:N T D", "dh0:N H", "dWx:D H", "dWh:H H", "db:H"],
+    backward_in_time=True,
+    mistakes=[
+        # id: truncated-no-truncation
+        Mistake("the gradient was not truncated: this is full BPTT. Each dh[:, t] may travel back "
+                "at most k steps (to step t - k + 1)", _truncated_full),
+        # id: truncated-one-step-too-many
+        Mistake("off by one: the gradient went back k + 1 steps. From step t it reaches steps t, t-1, "
+                "..., t-k+1 (k steps, counting t itself)", _truncated_with(lambda k, T: k + 1)),
+        # id: truncated-one-step-too-few
+        Mistake("off by one: the gradient went back only k - 1 steps. From step t it reaches steps t, "
+                "t-1, ..., t-k+1 (k steps, counting t itself)", _truncated_with(lambda k, T: max(1, k - 1))),
+        # id: truncated-chunked
+        Mistake("the sequence was cut into blocks of k steps (the gradient stops at block borders): "
+                "k-step truncation is a sliding window, k steps back from every t",
+                _truncated_chunked),
+    ],
+    visible="k >= T against full BPTT, k = 1 by hand, and a public fixture for k = 2")
