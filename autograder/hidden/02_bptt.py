@@ -212,18 +212,16 @@ FUNCTIONS["rnn_backward_truncated"] = Func(
     _rnn_backward_truncated, _truncated_args, ["dx:N T D", "dh0:N H", "dWx:D H", "dWh:H H", "db:H"],
     backward_in_time=True,
     mistakes=[
-        # id: truncated-no-truncation
-        Mistake("the gradient was not truncated: this is full BPTT. Each dh[:, t] may travel back "
-                "at most k steps (to step t - k + 1)", _truncated_full),
-        # id: truncated-one-step-too-many
-        Mistake("off by one: the gradient went back k + 1 steps. From step t it reaches steps t, t-1, "
-                "..., t-k+1 (k steps, counting t itself)", _truncated_with(lambda k, T: k + 1)),
-        # id: truncated-one-step-too-few
-        Mistake("off by one: the gradient went back only k - 1 steps. From step t it reaches steps t, "
-                "t-1, ..., t-k+1 (k steps, counting t itself)", _truncated_with(lambda k, T: max(1, k - 1))),
-        # id: truncated-chunked
-        Mistake("the sequence was cut into blocks of k steps (the gradient stops at block borders): "
-                "k-step truncation is a sliding window, k steps back from every t",
+        Mistake("truncated_no_truncation", "the gradient was not truncated: this is full BPTT. Each "
+                "dh[:, t] may travel back at most k steps (to step t - k + 1)", _truncated_full),
+        Mistake("truncated_one_step_too_many", "off by one: the gradient went back k + 1 steps. From "
+                "step t it reaches steps t, t-1, ..., t-k+1 (k steps, counting t itself)",
+                _truncated_with(lambda k, T: k + 1)),
+        Mistake("truncated_one_step_too_few", "off by one: the gradient went back only k - 1 steps. From "
+                "step t it reaches steps t, t-1, ..., t-k+1 (k steps, counting t itself)",
+                _truncated_with(lambda k, T: max(1, k - 1))),
+        Mistake("truncated_chunked", "the sequence was cut into blocks of k steps (the gradient stops "
+                "at block borders): k-step truncation is a sliding window, k steps back from every t",
                 _truncated_chunked),
     ],
     visible="k >= T against full BPTT, k = 1 by hand, and a public fixture for k = 2")
