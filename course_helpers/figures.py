@@ -360,6 +360,29 @@ def plot_attention_maps(
     return fig
 
 
+_TEX_WORDS = {
+    r"\sigma": "σ", r"\tau": "τ", r"\alpha": "α", r"\partial": "∂", r"\sum": "Σ", r"\prod": "Π",
+    r"\odot": "⊙", r"\cdot": "·", r"\times": "×", r"\|": "‖", r"\max": "max", r"\min": "min",
+    r"\tanh": "tanh", r"\log": "log", r"\ln": "ln", r"\approx": "≈", r"\leq": "≤", r"\geq": "≥",
+    r"\to": "→", r"\infty": "∞", r"\lambda": "λ", r"\theta": "θ",
+}
+
+
+def plain_text(label: str) -> str:
+    r"""A matplotlib label with its TeX turned into plain text for a screen reader:
+    ``$\|\partial L / \partial h_{T-k}\|$`` -> ``‖∂L / ∂h_T-k‖``."""
+    import re
+
+    text = label.replace("$", "")
+    for tex, char in sorted(_TEX_WORDS.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(re.escape(tex) + r"(?![A-Za-z])", char, text)
+    text = re.sub(r"\\(?:mathrm|mathbf|text|operatorname)\{([^{}]*)\}", r"\1", text)
+    text = re.sub(r"\\[,;:! ]", " ", text)
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)  # any other command: its name
+    text = text.replace("{", "").replace("}", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def describe_figure(fig: Figure) -> str:
     """The alt text of a figure: ``fig.alt_text`` when a drawing function set one, otherwise a
     description made from the figure's titles, axis labels and legend entries."""
@@ -390,29 +413,45 @@ def describe_figure(fig: Figure) -> str:
     for legend in fig.legends:
         parts.append("legend: " + ", ".join(t.get_text() for t in legend.get_texts()))
     kind = "Chart" if any(ax.get_lines() or ax.collections or ax.patches for ax in fig.axes) else "Figure"
-    return f"{kind}: " + (". ".join(parts) if parts else "see the text around it") + "."
+    return plain_text(f"{kind}: " + (". ".join(parts) if parts else "see the text around it") + ".")
+
+
+ALT_KEY = "Description"  # the PNG text chunk that carries a figure's alt text
 
 
 def install_alt_text() -> None:
-    """Make every figure shown inline in a notebook carry its alt text (``describe_figure``).
+    """Make every figure a notebook shows inline carry its alt text (``describe_figure``).
 
-    matplotlib-inline publishes figures with ``_fetch_figure_metadata(fig)`` as display metadata;
-    myst-nb reads ``alt`` from an output's ``image/png`` metadata, so the built book's ``<img>``
-    tags get a description instead of a file name. Outside a notebook this does nothing.
+    The kernel's PNG formatter for figures is replaced by one that writes the description into
+    the PNG's ``Description`` text chunk (matplotlib ``savefig(metadata=...)``).
+    ``scripts/sphinx_book_fixes.py`` copies it into the built page's ``<img alt=...>`` (myst-nb
+    would otherwise use the image's file name). Outside an IPython kernel this does nothing.
     """
     try:
-        from matplotlib_inline import backend_inline
-    except ImportError:  # pragma: no cover - comes with ipykernel
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
         return
-    original = getattr(backend_inline._fetch_figure_metadata, "__wrapped__", backend_inline._fetch_figure_metadata)
+    shell = get_ipython()
+    if shell is None:
+        return
 
-    def fetch_with_alt(fig):
-        metadata = dict(original(fig) or {})
-        metadata["image/png"] = {**metadata.get("image/png", {}), "alt": describe_figure(fig)}
-        return metadata
+    def png_with_alt(fig: Figure) -> str:
+        return print_figure(fig, "png", bbox_inches="tight", base64=True,
+                            metadata={ALT_KEY: describe_figure(fig)})
 
-    fetch_with_alt.__wrapped__ = original
-    backend_inline._fetch_figure_metadata = fetch_with_alt
+    # The inline backend registers its own PNG formatter when matplotlib first resolves the
+    # backend (at the first figure) and again on `%matplotlib inline`: resolve it now, and
+    # re-register ours before every cell.
+    plt.close(plt.figure())
+    formatter = shell.display_formatter.formatters["image/png"]
+
+    def ensure(*_args) -> None:
+        if formatter.lookup_by_type(Figure) is not png_with_alt:
+            formatter.for_type(Figure, png_with_alt)
+
+    ensure()
+    shell.events.register("pre_run_cell", ensure)
 
 
 def book_style() -> None:

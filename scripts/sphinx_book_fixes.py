@@ -5,6 +5,8 @@ Listed in ``_config.yml`` (``sphinx.extra_extensions``). It
 * adds ``book/_static`` to the static path and puts ``course-book.css`` and ``course-book.js`` on
   every page (responsive demos and code, contrast, working sidebar toggles, accessible names; see
   the comments in those files);
+* gives each notebook figure the alt text that ``course_helpers.figures.install_alt_text`` wrote
+  into its PNG (myst-nb 1.4 would use the image's file name as its alt text);
 * removes repeated inline ``<script>`` bodies from each page. Sphinx 7.4 registers the inline
   configuration script sphinx-thebe adds at ``env-before-read-docs`` both with the builder and in
   its registry, so every page declared ``const THEBE_JS_URL`` twice and the second copy threw
@@ -41,6 +43,33 @@ def _dedupe_inline_scripts(app, pagename, templatename, context, doctree) -> Non
     scripts[:] = kept
 
 
+def _png_description(path: Path) -> str:
+    """The ``Description`` text chunk of a PNG file ('' if it has none or is not a PNG)."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            return str(img.info.get("Description", "")) if img.format == "PNG" else ""
+    except (OSError, ValueError):
+        return ""
+
+
+def _figure_alt_text(app, doctree, docname) -> None:
+    from docutils import nodes
+
+    for node in doctree.findall(nodes.image):
+        uri = node.get("uri", "")
+        alt = node.get("alt")
+        if not uri.endswith(".png") or (alt and alt != uri and not uri.endswith(alt.lstrip("./"))):
+            continue
+        # Sphinx has resolved the file by now: candidates["*"] is relative to the source root.
+        rel = node.get("candidates", {}).get("*")
+        path = Path(app.srcdir) / rel if rel else Path(app.env.relfn2path(uri, docname)[1])
+        description = _png_description(path)
+        if description:
+            node["alt"] = description
+
+
 def setup(app):
     app.connect("config-inited", _static_path)
     for name in CSS_FILES:
@@ -48,4 +77,5 @@ def setup(app):
     for name in JS_FILES:
         app.add_js_file(name, defer="defer")
     app.connect("html-page-context", _dedupe_inline_scripts, priority=900)
+    app.connect("doctree-resolved", _figure_alt_text)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

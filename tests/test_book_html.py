@@ -159,3 +159,17 @@ def test_citations_resolve(name: str) -> None:
     missing = sorted({anchor for anchor in links if anchor not in bib_ids})
     assert not missing, f"{name}: citations point to anchors missing from bibliography.html: {missing}"
     assert "??" not in _text(body), f"{name}: an unresolved reference renders as ??"
+
+
+@pytest.mark.parametrize("name", sorted(CHAPTERS) + ["appendix_gradcheck"])
+def test_every_figure_says_what_it_shows(name: str) -> None:
+    """Each image has an alt text that describes it (not its file name): for notebook figures it
+    comes from course_helpers.figures.describe_figure via scripts/sphinx_book_fixes.py."""
+    body = _main(_page(name))
+    imgs = re.findall(r"<img\b[^>]*>", body)
+    assert imgs, f"{name}: no figures"
+    for tag in imgs:
+        alt = re.search(r'\balt="([^"]*)"', tag)
+        text = unescape(alt.group(1)) if alt else ""
+        assert len(text.split()) >= 3 and not re.search(r"\.(png|jpe?g|svg)$", text), (
+            f"{name}: an image without a description: alt={text[:80]!r}")

@@ -1,7 +1,7 @@
 """The reader's experience of the built book in Chromium, at a laptop (1366x900) and a phone
 (390x844) size: every page, both widths.
 
-* no console error and no page that scrolls sideways;
+* no console error, no page that scrolls sideways, no code block that needs a scroll bar;
 * axe-core (pinned in package.json, injected here, never shipped): zero serious and zero critical
   violations, with every demo in its first state and again after each control moved to its last
   value;
@@ -121,6 +121,9 @@ def test_page_reads_well(page, viewport, offline):
         if overflow["scroll"] > overflow["client"] + 1:
             problems.append(f"scrolls sideways: {overflow['scroll']} px wide in {overflow['client']} px: "
                             f"{overflow['wide']}")
+        wide_code = tab.evaluate("""() => Array.from(document.querySelectorAll('article pre'))
+            .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 60))""")
+        problems += [f"code block scrolls sideways: {c!r}" for c in wide_code]
         problems += [f"axe: {v}" for v in _serious(run_axe(tab))]
         if page.has_widget_state:
             for demo in tab.evaluate(_JS_DEMO_FIT):
@@ -137,8 +140,9 @@ def test_page_reads_well(page, viewport, offline):
         context.close()
 
 
-def test_sliders_have_accessible_names(offline):
-    page = _need(next((p for p in _DEMO_PAGES if p), None))
+@pytest.mark.parametrize("page", _DEMO_PAGES, ids=[p.path if p else "no-built-book" for p in _DEMO_PAGES])
+def test_sliders_have_accessible_names(page, offline):
+    page = _need(page)
     context, tab, _ = _open(offline, page, "phone")
     try:
         names = tab.evaluate("""() => Array.from(document.querySelectorAll('.cell_output [role="slider"]'))
