@@ -129,6 +129,8 @@ def draw_sequence_types() -> Figure:
                 _arrow(ax, prev, h)
             prev = h
     fig.tight_layout()
+    fig.alt_text = ("Five diagrams of recurrent input/output shapes, one per panel: one to one, one to many, "
+                    "many to one, and two kinds of many to many, with input boxes below and outputs above.")
     return fig
 
 
@@ -155,7 +157,9 @@ def draw_unrolled_graph(T: int = 4, losses: bool = True, backward: bool = False)
         _arrow(ax, prev, f)
         if t > 1:
             ax.text((t - 0.5) * dx, ys["f"] + 0.12, f"$h_{{{t - 1}}}$", ha="center", fontsize=10)
-        _arrow(ax, w_node, f, color="#777777", lw=1.0, ls="--", rad=0.15)
+        # W reaches each f_W along a dashed bus under the x row, then up to the right of x_t:
+        # the arrows never pass behind an x box.
+        _arrow(ax, (cx + 0.55, -0.6), (cx + 0.3, ys["f"] - 0.26), color="#777777", lw=1.0, ls="--")
         if losses:
             yt = _box(ax, (cx, ys["y"]), f"$y_{t}$", COLORS["y"], w=0.7)
             Lt = _box(ax, (cx, ys["L"]), f"$L_{t}$", COLORS["loss"], w=0.7)
@@ -166,6 +170,9 @@ def draw_unrolled_graph(T: int = 4, losses: bool = True, backward: bool = False)
         if backward:
             _arrow(ax, (cx - 0.3, ys["f"] - 0.4), ((t - 1) * dx + 0.3, ys["f"] - 0.4), color=COLORS["grad"], lw=2.0)
         prev = f
+    bus_y = -0.6
+    ax.plot([min(w_node[0], dx + 0.55), T * dx + 0.55], [bus_y, bus_y], color="#777777", lw=1.0, ls="--", zorder=1)
+    ax.plot([w_node[0], w_node[0]], [w_node[1] + 0.23, bus_y], color="#777777", lw=1.0, ls="--", zorder=1)
     ax.text(T * dx + 0.45, ys["f"], f"$h_{T}$", va="center", fontsize=11)
     if losses:
         ax.text(width - 0.4, ys["L"] + 0.7, "$L = \\sum_t L_t$", ha="right", fontsize=12)
@@ -173,6 +180,11 @@ def draw_unrolled_graph(T: int = 4, losses: bool = True, backward: bool = False)
     if backward:
         ax.text(0.0, 2.4, "backward\n(red)", color=COLORS["grad"], ha="center", fontsize=9)
     fig.tight_layout()
+    fig.alt_text = (f"The computational graph of an RNN unrolled over {T} steps: each input x_t and the previous "
+                    f"state enter a copy of f_W, which writes h_t; one shared weight node W feeds every copy"
+                    + (", each h_t gives an output y_t and a loss L_t, summed into L" if losses else "")
+                    + ("; red arrows show the gradient flowing back from the losses to h_0" if backward else "")
+                    + ".")
     return fig
 
 
@@ -199,6 +211,10 @@ def draw_rnn_cell(backward: bool = False) -> Figure:
         ax.text(1.0, 0.45, "$\\times W_{hh}^T$", color=COLORS["grad"], fontsize=10, ha="center")
         ax.text(5.6, 0.45, "$\\times\\, (1-h_t^2)$", color=COLORS["grad"], fontsize=10, ha="center")
     fig.tight_layout()
+    fig.alt_text = ("Diagram of one vanilla RNN step: h_(t-1) and x_t are multiplied by W_hh and W_xh, added "
+                    "with a bias and passed through tanh to give h_t"
+                    + ("; red labels show the backward pass multiplying by W_hh^T and (1 - h_t^2)" if backward else "")
+                    + ".")
     return fig
 
 
@@ -241,6 +257,11 @@ def draw_lstm_cell(backward: bool = False) -> Figure:
         _arrow(ax, (8.9, y), (0.3, y), color=COLORS["grad"], lw=2.4)
         ax.text(1.6, top - 0.7, "$\\times f$ (elementwise)", color=COLORS["grad"], fontsize=10, ha="center")
     fig.tight_layout()
+    fig.alt_text = ("Diagram of an LSTM cell: an affine map of h_(t-1) and x_t feeds the gates i, f, o (sigmoid) "
+                    "and the candidate g (tanh); the cell state runs along the top, c_t = f * c_(t-1) + i * g, "
+                    "and h_t = o * tanh(c_t)"
+                    + ("; the red path shows the gradient through c, multiplied only by f" if backward else "")
+                    + ".")
     return fig
 
 
@@ -269,6 +290,9 @@ def draw_gru_cell() -> Figure:
     _arrow(ax, mix, ht)
     ax.text(3.4, top + 0.4, "the update gate interpolates: old state or candidate", fontsize=10, ha="center")
     fig.tight_layout()
+    fig.alt_text = ("Diagram of a GRU cell: the reset gate r and update gate z (sigmoid) and the candidate n "
+                    "(tanh, with r scaling the recurrent term); the new state mixes them as "
+                    "h_t = (1 - z) n + z h_(t-1).")
     return fig
 
 
@@ -277,7 +301,7 @@ def plot_attention_maps(
     alphas: np.ndarray,
     words: Sequence[str],
     grid: tuple[int, int] | None = None,
-    ncols: int = 6,
+    ncols: int = 4,
 ) -> Figure:
     """One panel per generated word: the image with its attention weights laid over it.
 
@@ -308,14 +332,14 @@ def plot_attention_maps(
     panels = T + 1
     ncols = min(ncols, panels)
     nrows = int(np.ceil(panels / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.0 * ncols, 2.2 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.0 * ncols, 2.5 * nrows), squeeze=False)
     rgb = img.astype(np.float64) / 255.0 if img.dtype == np.uint8 else img.astype(np.float64)
     rows, cols = grid
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k == 0:
             ax.imshow(rgb, interpolation="nearest")
-            ax.set_title("image", fontsize=10)
+            ax.set_title("image", fontsize=12)
         elif k <= T:
             heat = alphas[k - 1].reshape(grid)
             # Each grid cell covers a block of pixels; brightness follows the cell's weight, so the
@@ -328,13 +352,112 @@ def plot_attention_maps(
                 ax.axhline(r * cell_h - 0.5, color="white", lw=0.3, alpha=0.5)
             for c in range(1, cols):
                 ax.axvline(c * cell_w - 0.5, color="white", lw=0.3, alpha=0.5)
-            ax.set_title(f"{words[k - 1]}  (max {heat.max():.2f})", fontsize=9)
+            ax.set_title(f"{words[k - 1]}\n(max {heat.max():.2f})", fontsize=12)
     fig.tight_layout()
+    fig.alt_text = (f"Attention maps of {T} generated words over a {rows} by {cols} grid of the image: "
+                    + "; ".join(f"{w} (peak weight {alphas[t].max():.2f})" for t, w in enumerate(words))
+                    + ". Brighter regions got more attention.")
     return fig
 
 
+_TEX_WORDS = {
+    r"\sigma": "σ", r"\tau": "τ", r"\alpha": "α", r"\partial": "∂", r"\sum": "Σ", r"\prod": "Π",
+    r"\odot": "⊙", r"\cdot": "·", r"\times": "×", r"\|": "‖", r"\max": "max", r"\min": "min",
+    r"\tanh": "tanh", r"\log": "log", r"\ln": "ln", r"\approx": "≈", r"\leq": "≤", r"\geq": "≥",
+    r"\to": "→", r"\infty": "∞", r"\lambda": "λ", r"\theta": "θ",
+}
+
+
+def plain_text(label: str) -> str:
+    r"""A matplotlib label with its TeX turned into plain text for a screen reader:
+    ``$\|\partial L / \partial h_{T-k}\|$`` -> ``‖∂L / ∂h_T-k‖``."""
+    import re
+
+    text = label.replace("$", "")
+    for tex, char in sorted(_TEX_WORDS.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(re.escape(tex) + r"(?![A-Za-z])", char, text)
+    text = re.sub(r"\\(?:mathrm|mathbf|text|operatorname)\{([^{}]*)\}", r"\1", text)
+    text = re.sub(r"\\[,;:! ]", " ", text)
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)  # any other command: its name
+    text = text.replace("{", "").replace("}", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def describe_figure(fig: Figure) -> str:
+    """The alt text of a figure: ``fig.alt_text`` when a drawing function set one, otherwise a
+    description made from the figure's titles, axis labels and legend entries."""
+    given = getattr(fig, "alt_text", None)
+    if given:
+        return given
+    parts = []
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    if suptitle:
+        parts.append(suptitle.replace("$", ""))
+    for ax in fig.axes:
+        if not ax.get_visible() or (not ax.axison and not ax.get_title() and not ax.images):
+            continue
+        bits = []
+        if ax.get_title():
+            bits.append(ax.get_title())
+        if ax.images:
+            bits.append("image")
+        if ax.get_ylabel() or ax.get_xlabel():
+            bits.append(f"{ax.get_ylabel() or 'value'} against {ax.get_xlabel() or 'x'}")
+        legend = ax.get_legend()
+        labels = [t.get_text() for t in legend.get_texts()] if legend else [
+            line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+        if labels:
+            bits.append("lines: " + ", ".join(labels))
+        if bits:
+            parts.append("; ".join(bits).replace("$", ""))
+    for legend in fig.legends:
+        parts.append("legend: " + ", ".join(t.get_text() for t in legend.get_texts()))
+    kind = "Chart" if any(ax.get_lines() or ax.collections or ax.patches for ax in fig.axes) else "Figure"
+    return plain_text(f"{kind}: " + (". ".join(parts) if parts else "see the text around it") + ".")
+
+
+ALT_KEY = "Description"  # the PNG text chunk that carries a figure's alt text
+
+
+def install_alt_text() -> None:
+    """Make every figure a notebook shows inline carry its alt text (``describe_figure``).
+
+    The kernel's PNG formatter for figures is replaced by one that writes the description into
+    the PNG's ``Description`` text chunk (matplotlib ``savefig(metadata=...)``).
+    ``scripts/sphinx_book_fixes.py`` copies it into the built page's ``<img alt=...>`` (myst-nb
+    would otherwise use the image's file name). Outside an IPython kernel this does nothing.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def png_with_alt(fig: Figure) -> str:
+        return print_figure(fig, "png", bbox_inches="tight", base64=True,
+                            metadata={ALT_KEY: describe_figure(fig)})
+
+    # The inline backend registers its own PNG formatter when matplotlib first resolves the
+    # backend (at the first figure) and again on `%matplotlib inline`: resolve it now, and
+    # re-register ours before every cell.
+    plt.close(plt.figure())
+    formatter = shell.display_formatter.formatters["image/png"]
+
+    def ensure(*_args) -> None:
+        if formatter.lookup_by_type(Figure) is not png_with_alt:
+            formatter.for_type(Figure, png_with_alt)
+
+    ensure()
+    shell.events.register("pre_run_cell", ensure)
+
+
 def book_style() -> None:
-    """The matplotlib settings every chapter uses: modest resolution (light pages), tidy axes."""
+    """The matplotlib settings every chapter uses: modest resolution (light pages), tidy axes, and
+    alt text on every inline figure (``install_alt_text``)."""
+    install_alt_text()
     plt.rcParams.update({
         "figure.dpi": 90,
         "savefig.dpi": 90,

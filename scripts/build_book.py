@@ -8,7 +8,8 @@ Steps:
    package-lock.json; skipped when node_modules already holds them; see scripts/vendor_assets.py);
 2. drop the notebook cache if solutions/ or course_helpers/ (code or shipped artifacts) changed
    since the last build, since jupyter-cache only notices edits to the chapters themselves;
-3. ``jupyter-book build . -n -W --keep-going``: a cell that raises, a broken reference or any
+3. ``jupyter-book build . -n -W --keep-going`` with ``COURSE_DEMOS_STATIC=1`` (the demos embed
+   precomputed frames; the same cells run live in Jupyter): a cell that raises, a broken reference or any
    Sphinx warning fails the build. Notebook outputs are cached in _build/.jupyter_cache, so a
    rebuild after a prose-only edit re-executes nothing;
 4. copy the fetched assets into _build/html/_vendor/, where _config.yml points the pages;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -85,7 +87,12 @@ def main() -> int:
     if reread_all:
         cmd.append("--all")
     print("+", " ".join(cmd), flush=True)
-    rc = subprocess.call(cmd, cwd=ROOT)
+    # The demos read this: precomputed frames in the built HTML (the build's kernel has no browser),
+    # live Python when a reader runs the same cell in Jupyter (see course_helpers/demos/widget.py).
+    env = {**os.environ, "COURSE_DEMOS_STATIC": "1"}
+    # The book's own Sphinx extension (scripts/sphinx_book_fixes.py) is imported from the repository.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    rc = subprocess.call(cmd, cwd=ROOT, env=env)
     if rc != 0:
         return rc
     STAMP.write_text(fingerprint)

@@ -110,7 +110,36 @@ def test_chapter_has_exercises_and_assignment(name: str) -> None:
         f"{name}: {len(solutions)} drop-down solutions for {len(exercises)} exercises")
     text = _text(body)
     assert "Graded assignment" in text, f"{name}: no graded-assignment section"
-    assert f"exercises/source/{CHAPTERS[name]['assignment']}" in text, f"{name}: assignment path missing"
+    a = CHAPTERS[name]["assignment"]
+    assert f"exercises/release/{a}/{a}.ipynb" in text, f"{name}: the student notebook's path is missing"
+
+
+# An instructor notebook (exercises/source/<assignment>/...) holds the solutions: a reader's page
+# may neither link to one nor name one by its path. Student notebooks live in exercises/release/.
+_INSTRUCTOR = re.compile(r"exercises/source/(0[1-9]_[A-Za-z0-9_]+)(/[^\s\"'<>`]*)?")
+
+
+def _built_pages() -> list[Path]:
+    _require_book()
+    return sorted(p for p in HTML.rglob("*.html") if not {"_static", "_vendor", "_sources"} & set(p.parts))
+
+
+def test_no_page_points_readers_at_an_instructor_notebook() -> None:
+    offenders = []
+    for page in _built_pages():
+        html = page.read_text(encoding="utf-8")
+        for href in re.findall(r'(?:href|src)="([^"]*)"', html):
+            if "exercises/source" in href:
+                offenders.append(f"{page.relative_to(HTML)} links to {href}")
+        for m in _INSTRUCTOR.finditer(unescape(re.sub(r"<[^>]+>", "", html))):
+            offenders.append(f"{page.relative_to(HTML)} names {m.group(0)}")
+    assert not offenders, "pages point readers at a notebook with the solutions:\n" + "\n".join(offenders)
+
+
+def test_the_instructor_notebook_check_catches_a_path() -> None:
+    """The pattern above finds the path the chapters used to print (and leaves student paths alone)."""
+    assert _INSTRUCTOR.search("see exercises/source/01_rnn/01_rnn.ipynb, 21 points")
+    assert not _INSTRUCTOR.search("see exercises/release/01_rnn/01_rnn.ipynb, 21 points")
 
 
 def test_bibliography_lists_primary_sources() -> None:
@@ -130,3 +159,17 @@ def test_citations_resolve(name: str) -> None:
     missing = sorted({anchor for anchor in links if anchor not in bib_ids})
     assert not missing, f"{name}: citations point to anchors missing from bibliography.html: {missing}"
     assert "??" not in _text(body), f"{name}: an unresolved reference renders as ??"
+
+
+@pytest.mark.parametrize("name", sorted(CHAPTERS) + ["appendix_gradcheck"])
+def test_every_figure_says_what_it_shows(name: str) -> None:
+    """Each image has an alt text that describes it (not its file name): for notebook figures it
+    comes from course_helpers.figures.describe_figure via scripts/sphinx_book_fixes.py."""
+    body = _main(_page(name))
+    imgs = re.findall(r"<img\b[^>]*>", body)
+    assert imgs, f"{name}: no figures"
+    for tag in imgs:
+        alt = re.search(r'\balt="([^"]*)"', tag)
+        text = unescape(alt.group(1)) if alt else ""
+        assert len(text.split()) >= 3 and not re.search(r"\.(png|jpe?g|svg)$", text), (
+            f"{name}: an image without a description: alt={text[:80]!r}")

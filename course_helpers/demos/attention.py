@@ -53,7 +53,7 @@ def load(n_images: int = 6) -> CaptionData:
 
     test = load_caption_test_set()  # the encoder's features are precomputed: no CNN needed here
     captioner = load_caption_decoder()
-    idx = pick_images(np.asarray(test["n_objects"]), n_images)
+    idx = np.sort(pick_images(np.asarray(test["n_objects"]), n_images))  # toggles in test-set order
     data = CaptionData(idx, test["images"][idx], test["feats"][idx],
                        [test["texts"][i] for i in idx], list(test["vocab"]), captioner)
     data.lengths = np.array([len(generate(data, i)[0]) for i in range(len(idx))])
@@ -90,6 +90,7 @@ class AttentionStep:
     pixels: np.ndarray
     truth: str
     test_index: int
+    requested: int = -1  # the word the control asked for (may lie past the caption's end)
 
 
 def attention_step(data: CaptionData, image: int, word: int) -> AttentionStep:
@@ -99,7 +100,7 @@ def attention_step(data: CaptionData, image: int, word: int) -> AttentionStep:
     tokens, alphas = generate(data, image)
     w = min(max(word, 0), len(tokens) - 1)
     return AttentionStep(image, w, tokens, alphas[w].reshape(GRID, GRID), data.images[image],
-                         data.truth[image], int(data.index[image]))
+                         data.truth[image], int(data.index[image]), int(word))
 
 
 _IMG: dict[int, str] = {}
@@ -131,16 +132,24 @@ def render(res: AttentionStep, size: int = 256) -> str:
                          f'stroke="#888" stroke-width="0.5"/>'
                          f'<text x="{c * cell + 4:.0f}" y="{r * cell + 14:.0f}" fill="white" '
                          f'font-size="10">{a:.2f}</text>')
-    img = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-           f'style="{svg.FONT}"><image href="{_jpeg(res.pixels)}" width="{size}" height="{size}" '
+    r_peak, c_peak = np.unravel_index(int(np.argmax(res.alpha)), res.alpha.shape)
+    alt = (f"Test image {res.test_index} under a {GRID} by {GRID} grid of attention weights for the word "
+           f"{res.tokens[res.word]!r}; the brightest cell, row {r_peak + 1} column {c_peak + 1}, has "
+           f"weight {peak:.2f}.")
+    img = (svg.svg_open(size, size, alt)
+           + f'<image href="{_jpeg(res.pixels)}" width="{size}" height="{size}" '
            f'style="image-rendering:pixelated"/>{"".join(rects)}</svg>')
     words = " ".join(
-        f'<span style="padding:1px 3px;{"background:#ff7f0e;color:white;" if i == res.word else ""}'
-        f'{"color:#bbb;" if i > res.word else ""}">{t.replace("<", "&lt;").replace(">", "&gt;")}</span>'
+        f'<span style="padding:1px 3px;{"background:#a34f00;color:white;" if i == res.word else ""}'
+        f'{"color:#707070;" if i > res.word else ""}">{t.replace("<", "&lt;").replace(">", "&gt;")}</span>'
         for i, t in enumerate(res.tokens))
+    position = f"word {res.word + 1} of {len(res.tokens)}"
+    if 0 <= res.requested != res.word:  # the slider goes as far as the longest caption of the set
+        position = (f"slider at word {res.requested + 1}, but this caption has {len(res.tokens)} tokens: "
+                    f"showing its last, word {res.word + 1} of {len(res.tokens)}")
     text = (f'<div style="font-family:sans-serif;font-size:14px;max-width:300px">'
             f'<p>test image #{res.test_index}</p><p>generated: {words}</p>'
             f'<p style="color:#555;font-size:12px">reference: {res.truth}</p>'
-            f'<p style="font-size:12px">word {res.word + 1} of {len(res.tokens)}: attention peak '
+            f'<p style="font-size:12px">{position}: attention peak '
             f'{peak:.2f} (uniform would be {1 / GRID ** 2:.3f})</p></div>')
     return svg.html_row(img, text)

@@ -118,20 +118,33 @@ def cliff_descent(threshold: float = 10.0, start: str = "w=10, b=-3.5", lr: floa
     return DescentPaths(s, lr, threshold, p, c, pl, cl, pg, cg)
 
 
+LOG_LOSS_RANGE = (-2.0, 2.2)  # the colour scale: log10 of the loss, clipped to this range
+
+
 def _surface_png() -> str:
     ws, bs, L = loss_surface(120)
-    rgb = svg.colormap(np.log10(L + 1e-3), -2.0, 2.2, "viridis")[::-1]  # row 0 = top = largest b
+    rgb = svg.colormap(np.log10(L + 1e-3), *LOG_LOSS_RANGE, "viridis")[::-1]  # row 0 = top = largest b
     return svg.array_png(rgb)
+
+
+def _colorbar_png() -> str:
+    """The colour scale as a 1-pixel-wide column, largest value at the top."""
+    values = np.linspace(LOG_LOSS_RANGE[1], LOG_LOSS_RANGE[0], 64)[:, None]
+    return svg.array_png(svg.colormap(values, *LOG_LOSS_RANGE, "viridis"))
 
 
 _PNG: dict[str, str] = {}
 
 
 def render_surface(res: DescentPaths, size: int = 300) -> str:
-    """The log-loss surface as an image with both descent paths drawn over it (clipped to it)."""
+    """The log-loss surface as an image with both descent paths drawn over it (clipped to it),
+    a colour bar for log10 of the loss, and a note under the plot (never over the paths)."""
     if "surface" not in _PNG:
         _PNG["surface"] = _surface_png()
+        _PNG["colorbar"] = _colorbar_png()
     m, top = 34, 8  # margins for labels
+    bar_x, bar_w = m + size + 12, 12
+    width, height = bar_x + bar_w + 34, size + 58
     # unique per frame (every static frame is in the same page) and the same in every process
     clip_id = f"cliff{zlib.crc32(repr((res.threshold, res.start, res.lr)).encode()):x}"
 
@@ -157,18 +170,32 @@ def render_surface(res: DescentPaths, size: int = 300) -> str:
                     for w in (0, 4, 8, 12))
     ticks += "".join(f'<text x="{m - 4}" y="{px(0, b)[1] + 4:.0f}" text-anchor="end">{b:g}</text>'
                      for b in (-8, -4, 0, 4))
+    lo, hi = LOG_LOSS_RANGE
+    bar = (f'<image href="{_PNG["colorbar"]}" x="{bar_x}" y="{top}" width="{bar_w}" height="{size}" '
+           f'preserveAspectRatio="none"/><rect x="{bar_x}" y="{top}" width="{bar_w}" height="{size}" '
+           f'fill="none" stroke="#999"/>')
+    for v in (-2, -1, 0, 1, 2):
+        y = top + (hi - v) / (hi - lo) * size
+        bar += (f'<line x1="{bar_x + bar_w}" x2="{bar_x + bar_w + 3}" y1="{y:.1f}" y2="{y:.1f}" stroke="#333"/>'
+                f'<text x="{bar_x + bar_w + 5}" y="{y + 4:.1f}">{v}</text>')
+    bar += (f'<text x="{bar_x + bar_w / 2}" y="{top + size + 14}" text-anchor="middle">log10 L</text>')
     k = outside(res.plain)
-    note = "" if k is None else (f'<text x="{m + 6}" y="{top + 14}" fill="white">plain run leaves '
-                                 f'the plot at iteration {k}</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + m + 10}" height="{size + 40}" '
+    outcome = ("the plain run (red) stays on the plot" if k is None
+               else f"the plain run (red) leaves the plot at iteration {k}")
+    label = (f"Loss surface over w and b, colour = log10 loss, with gradient descent from "
+             f"{res.start[0]:g}, {res.start[1]:g}: red without clipping, white clipped at "
+             f"{res.threshold:g}; {outcome}.")
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{label}" '
             f'style="{svg.FONT}"><defs><clipPath id="{clip_id}"><rect x="{m}" y="{top}" '
             f'width="{size}" height="{size}"/></clipPath></defs>'
             f'<image href="{_PNG["surface"]}" x="{m}" y="{top}" width="{size}" '
             f'height="{size}" preserveAspectRatio="none"/>'
             f'{poly(res.plain, svg.RED)}{poly(res.clipped, "white")}'
             f'<circle cx="{sx:.1f}" cy="{sy:.1f}" r="5" fill="none" stroke="white" stroke-width="2"/>'
-            f'{note}{ticks}<text x="{m + size / 2}" y="{top + size + 28}" text-anchor="middle">w</text>'
-            f'<text x="10" y="{top + size / 2}" transform="rotate(-90 10 {top + size / 2})">b</text></svg>')
+            f'{bar}{ticks}<text x="{m + size / 2}" y="{top + size + 28}" text-anchor="middle">w</text>'
+            f'<text x="10" y="{top + size / 2}" transform="rotate(-90 10 {top + size / 2})">b</text>'
+            f'<text x="{m}" y="{top + size + 46}" fill="#333">{outcome}</text></svg>')
 
 
 def render_losses(res: DescentPaths) -> str:

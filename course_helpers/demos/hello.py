@@ -153,7 +153,7 @@ def render_state(res: HelloStep) -> str:
     letters = "".join(
         f'<span style="display:inline-block;width:28px;text-align:center;font:bold 20px monospace;'
         f'border:2px solid {"#ff7f0e" if i == res.step else "#ccc"};margin:2px;'
-        f'color:{"#000" if i <= res.step else "#bbb"}">{c}</span>' for i, c in enumerate(WORD))
+        f'color:{"#000" if i <= res.step else "#707070"}">{c}</span>' for i, c in enumerate(WORD))
     H = res.hidden.size
     cols = min(H, 32)
     rows = -(-H // cols)
@@ -162,7 +162,8 @@ def render_state(res: HelloStep) -> str:
     rgb = svg.colormap(np.nan_to_num(grid, nan=0.0).reshape(rows, cols), -1, 1, "RdBu_r")
     cell = max(8, 320 // cols)
     img = (f'<img src="{svg.array_png(rgb)}" width="{cols * cell}" height="{rows * cell}" '
-           f'style="image-rendering:pixelated;border:1px solid #999" alt="hidden state">')
+           f'style="image-rendering:pixelated;border:1px solid #999" '
+           f'alt="hidden state h_{res.step} as {H} coloured cells, blue for -1 to red for +1">')
     return (f'<div style="font-family:sans-serif;font-size:12px">{letters}'
             f'<div>step t = {res.step}: read <b>{_show(res.char_in)}</b>; hidden state h_t '
             f'({H} units, blue −1 … red +1; |h| mean {np.abs(res.hidden).mean():.2f})</div>{img}</div>')
@@ -180,6 +181,6 @@ def render_output(res: HelloStep) -> str:
                           title=f"p(next char | 'hello'[:{res.step + 1}]), {tau}", width=420, height=160)
     truth = "" if res.target is None else f"; the word continues with <b>{res.target}</b>"
     box = ("display:inline-block;min-width:22px;text-align:center;font:bold 20px monospace;"
-           "border:2px solid #ff7f0e;color:#ff7f0e;padding:0 4px")
+           "border:2px solid #ff7f0e;color:#a34f00;padding:0 4px")
     return (f'<div style="font-family:sans-serif;font-size:12px">{chart}<div>sample (inverse CDF at '
             f'u = {res.u:.2f}): <span style="{box}">{_show(res.chars[res.sampled])}</span>{truth}</div></div>')

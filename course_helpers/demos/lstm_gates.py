@@ -100,16 +100,24 @@ def vanilla_rnn_grads(seed: int = 0) -> np.ndarray:
     return out
 
 
+SHOWN_UNITS = (0, 1, 2, 3)  # the units whose cell state the explorer plots (of H = 8)
+
+
 def render_cell(res: GateResult) -> str:
-    """Cell state of four units over time, plus the gates' mean values."""
+    """Cell state of four of the H units over time (each labelled), plus the gates' mean values."""
     t = np.arange(T_STEPS + 1)
     colors = [svg.BLUE, svg.ORANGE, svg.GREEN, svg.PURPLE]
-    series = [svg.Series(t, res.c[:, j], colors[j], f"c unit {j}" if j < 2 else "", width=1.5)
-              for j in range(4)]
+    series = [svg.Series(t, res.c[:, j], colors[k], f"c_t[{j}]", width=1.5)
+              for k, j in enumerate(SHOWN_UNITS)]
     means = ", ".join(f"{k}={res.gates[k].mean():.2f}" for k in "ifo")
     note = f'<text x="64" y="266" fill="#333">mean gates: {means}</text>'
-    return svg.line_chart(series, title=f"cell state c_t (b_f={res.bf:g}, b_i={res.bi:g}, b_o={res.bo:g})",
-                          xlabel="", ylabel="c_t", width=420, height=280, ylim=(-3, 3), extra=note)
+    return svg.line_chart(series, title=(f"c_t of units {SHOWN_UNITS[0]}–{SHOWN_UNITS[-1]} of H={H} "
+                                                f"(b_f={res.bf:g}, b_i={res.bi:g}, b_o={res.bo:g})"),
+                          xlabel="", ylabel="c_t", width=420, height=280, ylim=(-3, 4.2), extra=note,
+                          legend_loc="upper left",
+                          alt=(f"Line chart: cell state c_t over {T_STEPS} steps of units "
+                               f"{', '.join(map(str, SHOWN_UNITS))} of the H = {H} units, with gate biases "
+                               f"b_f={res.bf:g}, b_i={res.bi:g}, b_o={res.bo:g}; mean gates {means}."))
 
 
 def render_grad(res: GateResult) -> str:

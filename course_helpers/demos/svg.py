@@ -65,6 +65,24 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks
 
 
+def svg_open(width: float, height: float, alt: str) -> str:
+    """The opening ``<svg>`` tag of a demo figure: a viewBox (so CSS can scale it down to a narrow
+    column), ``role="img"`` and ``aria-label=alt`` (the text a screen reader reads for it)."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(alt, quote=True)}" '
+            f'style="{FONT}">')
+
+
+def chart_alt(title: str, xlabel: str, ylabel: str, labels: Sequence[str], logy: bool = False) -> str:
+    """A short description of a line chart from its title, axes and legend."""
+    text = f"Line chart{': ' + title if title else ''}."
+    if ylabel or xlabel:
+        text += f" {ylabel or 'value'}{' (log scale)' if logy else ''} against {xlabel or 'x'}."
+    if labels:
+        text += " Lines: " + "; ".join(labels) + "."
+    return text
+
+
 class Axes:
     """Maps data coordinates to SVG pixels for one plot area (linear or log10 y, linear x)."""
 
@@ -119,10 +137,13 @@ def line_chart(
     ylim: tuple[float, float] | None = None,
     legend_loc: str = "upper right",
     extra: str = "",
+    alt: str = "",
 ) -> str:
     """An SVG line chart of ``series``; ``logy`` puts y on a log10 axis (ticks at decades).
 
     ``extra``: SVG markup (pixel coordinates) appended on top, for example a text note.
+    ``alt``: what the chart shows, for screen readers (``role="img"``, ``aria-label``); by default
+    the title, the axes and the legend's labels.
     """
     xs = np.concatenate([np.asarray(s.x, float) for s in series])
     ys = np.concatenate([np.asarray(s.y, float) for s in series])
@@ -140,8 +161,9 @@ def line_chart(
             lo, hi = lo - pad, hi + pad
         ylim = (lo, hi if hi > lo else lo + 1)
     ax = Axes(xlim, ylim, (58, 26 if title else 10, width - 12, height - 38), logy=logy)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" style="{FONT}">',
+    if not alt:
+        alt = chart_alt(title, xlabel, ylabel, [s.label for s in series if s.label], logy)
+    parts = [svg_open(width, height, alt),
              f'<rect x="{ax.left}" y="{ax.top}" width="{ax.right - ax.left}" '
              f'height="{ax.bottom - ax.top}" fill="white" stroke="#999"/>']
     if title:
@@ -203,10 +225,12 @@ def bar_chart(
     color: str = BLUE,
     highlight_color: str = ORANGE,
     value_labels: bool = True,
+    alt: str = "",
 ) -> str:
     """Vertical bars with a label under each; bar ``highlight`` in another colour.
 
     Values may be negative (bars grow from 0 down), so the same function draws hidden states.
+    ``alt``: what the chart shows (by default the title and every bar's label and value).
     """
     v = np.asarray(values, float)
     lo = min(0.0, float(v.min())) if ymin is None else ymin
@@ -219,8 +243,10 @@ def bar_chart(
     def py(y):
         return bottom - (y - lo) / (hi - lo) * (bottom - top)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" style="{FONT}">']
+    if not alt:
+        alt = (f"Bar chart{': ' + title if title else ''}. "
+               + ", ".join(f"{lab} {val:.2f}" for lab, val in zip(labels, v, strict=False)))
+    parts = [svg_open(width, height, alt)]
     if title:
         parts.append(f'<text x="{width / 2}" y="16" text-anchor="middle" '
                      f'font-weight="bold">{escape(title)}</text>')

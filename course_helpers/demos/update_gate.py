@@ -64,7 +64,9 @@ def render_plane(res: UpdateResult, size: int = 260) -> str:
         return (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{7 if hollow else 6}" {fill}/>'
                 f'<text x="{x + lx:.1f}" y="{y + ly:.1f}" fill="{color}">{label}</text>')
 
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" style="{svg.FONT}">'
+    alt = (f"The GRU update as a point on a segment: h_t = {res.h_new[0]:.2f}, {res.h_new[1]:.2f} lies "
+           f"between the old state h_(t-1) and the candidate n, at z = {res.z:g} of the way back to h_(t-1).")
+    return (svg.svg_open(size, size, alt) +
             f'<rect x="20" y="20" width="{size - 40}" height="{size - 40}" fill="white" stroke="#999"/>'
             f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{bx:.1f}" y2="{by:.1f}" stroke="#bbb" '
             f'stroke-width="2" stroke-dasharray="4,3"/>'

@@ -63,7 +63,9 @@ class Control:
         common = dict(options=options, value=self.default, description=self.description,
                       style={"description_width": "initial"})
         if self.kind == "slider":
-            return W.SelectionSlider(continuous_update=True, layout=W.Layout(width="420px"), **common)
+            # At most 420 px, less in a narrow column (a phone): the readout must stay visible.
+            return W.SelectionSlider(continuous_update=True, layout=W.Layout(width="100%", max_width="420px"),
+                                     **common)
         if self.kind == "toggle":
             return W.ToggleButtons(**common)
         return W.Dropdown(**common)
@@ -82,7 +84,9 @@ def resolve_static(static: bool | None) -> bool:
     live inside a Jupyter kernel (a ZMQ shell), static anywhere else.
 
     A kernel cannot tell whether a browser is attached: the book build (myst-nb) runs a kernel with
-    no frontend, so the book's cells pass ``static=True`` explicitly.
+    no frontend, so ``scripts/build_book.py`` sets ``COURSE_DEMOS_STATIC=1`` for it. The chapters'
+    cells pass no ``static`` argument: the same cell is live when a reader runs it in JupyterLab
+    and precomputed in the built HTML.
     """
     if static is not None:
         return bool(static)
@@ -149,7 +153,7 @@ class Demo:
             self._refresh_live()
         header = [W.HTML(f"<b>{self.title}</b>" + (f"<br><small>{self.note}</small>" if self.note else ""))]
         mode = "precomputed frames, works without a kernel" if self.static else "live: computed in Python"
-        footer = [W.HTML(f'<small style="color:#777">{mode}</small>')]
+        footer = [W.HTML(f'<small style="color:#595959">{mode}</small>')]
         panels = W.HBox(self._outputs, layout=W.Layout(flex_flow="row wrap", align_items="flex-start"))
         self.widget = W.VBox(header + list(self.controls.values()) + [panels] + footer)
 

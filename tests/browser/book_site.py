@@ -32,6 +32,10 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The two reader set-ups the suite checks: a laptop and a phone (CSS pixels).
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+# axe-core, pinned in package.json (devDependencies) and injected by the tests; never shipped.
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 # Flags from the probe of Debian's chromium (root, no GPU, no background traffic). The host
 # resolver rule makes every name except 127.0.0.1 unresolvable: the book gets no network at all.
@@ -48,12 +52,10 @@ CHROMIUM_ARGS = [
 
 # Console messages that are errors in the console but not in the book. Keep this list short and
 # say why each entry is harmless.
-CONSOLE_ALLOW = [
-    # Sphinx 7.4 writes inline <script> bodies that extensions add after the builder starts twice
-    # (it stores them once as None and once as ''), so sphinx-thebe's `const THEBE_JS_URL` is
-    # declared twice and the second copy throws. The first copy already defined the same values;
-    # thebe itself is never loaded (no launch button). Upstream bug, nothing the book can fix.
-    re.compile(r"Identifier 'THEBE_JS_URL' has already been declared"),
+CONSOLE_ALLOW: list[re.Pattern] = [
+    # Empty: every console error fails a test. (The duplicate sphinx-thebe inline script that
+    # used to throw "Identifier 'THEBE_JS_URL' has already been declared" is dropped at build time
+    # by scripts/sphinx_book_fixes.py.)
 ]
 
 
@@ -176,10 +178,12 @@ class OfflineBrowser:
         self.site_url = site_url
         self.origin = urlsplit(site_url).netloc
 
-    def new_page(self, javascript: bool = True):
+    def new_page(self, javascript: bool = True, viewport: dict | None = None):
         """A fresh context and page; ``javascript=False`` for checks of plain HTML (faster)."""
-        context = self.browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block",
-                                           java_script_enabled=javascript)
+        context = self.browser.new_context(viewport=viewport or {"width": 1280, "height": 900},
+                                           service_workers="block", java_script_enabled=javascript,
+                                           is_mobile=bool(viewport and viewport["width"] < 600),
+                                           has_touch=bool(viewport and viewport["width"] < 600))
         visit = Visit(origin=self.origin)
 
         def route(r):
@@ -207,3 +211,23 @@ class OfflineBrowser:
         return self.site_url + path
 
 
+
+
+def run_axe(page, context_selector: str | None = None) -> list[dict]:
+    """axe-core's violations on the page as it is now (WCAG 2.x A/AA and best-practice rules).
+
+    Returns a list of {id, impact, help, targets}. axe-core is read from node_modules (``npm
+    install`` from package.json); a missing copy skips locally and fails in CI.
+    """
+    if not AXE_JS.is_file():
+        unavailable(f"axe-core is not installed ({AXE_JS} missing; run `npm install`)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        """async (sel) => {
+          const r = await axe.run(sel ? document.querySelector(sel) : document,
+                                  {resultTypes: ['violations']});
+          return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+              targets: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+        }""", context_selector)
+    return result
