@@ -117,7 +117,7 @@ def activation_html(text: str, activation: np.ndarray, title: str = "") -> str:
                          f"got shape {activation.shape}")
     spans = []
     for ch, a in zip(text, np.clip(activation, -1, 1), strict=True):
-        strength = int(round(255 * (1 - abs(a))))
+        strength = int(round(255 - 150 * abs(a)))        # pale at 0, a readable tint at |a| = 1
         colour = f"255,{strength},{strength}" if a > 0 else f"{strength},{strength},255"
         shown = "&#8629;<br>" if ch == "\n" else html.escape(ch).replace(" ", "&nbsp;")
         spans.append(f'<span style="background-color:rgb({colour});color:#000">{shown}</span>')
