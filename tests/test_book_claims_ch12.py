@@ -82,7 +82,7 @@ def test_notation_table_resolves_every_listed_clash() -> None:
     text = (BOOK / "appendix_notation.md").read_text()
     rows = {m.group(1).strip(): m.group(0) for m in re.finditer(r"^\| (\$[^|]+\$) \|.*$", text, re.M)}
     # one meaning per symbol: the clashing pairs of the issue have distinct symbols
-    for symbol in [r"$\mathcal{L}$", "$L$", "$z$" if "$z$" in rows else r"$r, z, n$", "$s_t$", "$E$", "$W_e$",
+    for symbol in [r"$\mathcal{L}$", "$L$", "$r, z, n$", "$s_t$", "$E$", "$W_e$",
                    "$a_t$", r"$\phi_l$", r"$\Delta$", "$h_t$", "$g$"]:
         assert symbol in rows, f"notation table lacks a row for {symbol}"
     assert "never a gradient" in rows["$g$"]
