@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from pathlib import Path
 
 import matplotlib
@@ -102,6 +103,7 @@ def test_elman_is_cited_where_the_elman_network_appears() -> None:
 # ---------------------------------------------------------------------------- chapter 1
 
 
+@pytest.mark.slow
 def test_hello_numpy_and_torch_losses_are_of_the_same_weights() -> None:
     ns = _run_cells("01_rnn.md", until="numpy loss")
     assert abs(ns["loss_np"] - ns["final_loss"]) < 1e-9
@@ -120,6 +122,19 @@ def test_kind_models_reproduce_their_record_and_learn(kind: str) -> None:
     assert bpc[-1] < model["meta"]["unigram_bpc"] - 1.0      # the page's "beats character frequencies"
     sample = char_kinds.sample(model["params"], model["chars"], "The", 50, 0.8, np.random.default_rng(0))
     assert len(sample) == 53 and set(sample) <= set(model["chars"])
+
+
+@pytest.mark.parametrize("kind", char_kinds.KINDS)
+def test_kind_corpus_is_ascii_text_of_its_kind(kind: str) -> None:
+    text = char_kinds.kind_corpus(kind, max_chars=50_000)
+    assert len(text) == 50_000 and set(text) <= set(string.printable) - set("\t\r\x0b\x0c")
+    marker = {"prose": " the ", "code": "def ", "markup": ":math:`"}[kind]
+    assert text.count(marker) > 20
+
+
+def test_kind_corpus_rejects_an_unknown_kind() -> None:
+    with pytest.raises(ValueError, match="prose"):
+        char_kinds.kind_corpus("poetry")
 
 
 def test_numpy_stacked_rnn_matches_torch() -> None:
@@ -175,6 +190,7 @@ def test_rank_units_finds_a_planted_unit() -> None:
         interpret.rank_units(states, np.ones(500))
 
 
+@pytest.mark.slow
 def test_interpretable_cell_claim() -> None:
     """The page's headline: a unit of a trained model tracks an indicator far better than any unit
     of the early snapshot (the control), and at least a few text-indicator pairs gain > 0.1."""
@@ -196,6 +212,7 @@ def ch2_clipping() -> dict:
     return _run_cells("02_bptt.md", until="updates clipped:")
 
 
+@pytest.mark.slow
 def test_clipping_is_rare_with_clipping_and_sgd_diverges_without(ch2_clipping) -> None:
     ns = ch2_clipping
     gamma, V = ns["gamma"], ns["V"]
