@@ -74,7 +74,7 @@ def test_solutions_are_collapsed_in_jupyterlab(name):
     for cell in solutions:
         assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, (
             f"{name}: solution not collapsed: {cell.source[:60]!r}")
-        assert re.fullmatch(r"```\{solution\}[^\n]*\n(.*\n)*```", cell.source.strip()), (
+        assert re.fullmatch(r"(`{3,})\{solution\}[^\n]*\n(.*\n)*\1", cell.source.strip()), (
             f"{name}: the solution cell holds more than the solution: {cell.source[:80]!r}")
     exercises = [c for c in nb.cells if "```{exercise}" in c.source]
     assert all(not c.metadata.get("jupyter", {}).get("source_hidden") for c in exercises), (
