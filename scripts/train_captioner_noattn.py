@@ -144,7 +144,14 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out / "captioner_baselines.npz", **arrays)
-    command = command_line("scripts/train_captioner_noattn.py", sys.argv[1:])
+    # --kinds only chooses which models to retrain; each model's training is independent of the
+    # other's (own seed, own data order), so the full command reproduces both.
+    argv, skip = [], False
+    for a in sys.argv[1:]:
+        skip = (skip and not a.startswith("--")) or a == "--kinds"
+        if not skip and not a.startswith("--kinds="):
+            argv.append(a)
+    command = command_line("scripts/train_captioner_noattn.py", argv)
     meta = {"command": command, "seed": args.seed, "config": cfg,
             "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "train_seconds": train_seconds, "train_seconds_per_model": seconds, "curves": curves,
