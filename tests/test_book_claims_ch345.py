@@ -295,3 +295,19 @@ def test_overlap_control(caption_test):
     assert_states(text, f"(teacher-forced), {r['named'][0]:.3f} for the first object")
     shipped = json.loads((A.ARTIFACTS_DIR / "results.json").read_text())
     assert "shapes_captioner_overlap_image" in shipped and "shapes_captioner_baselines" in shipped
+
+
+def test_overlap_control_with_cell_labels(caption_test):
+    control = A.load_captioner_overlap("cells")
+    test = load_shapes("test")
+    with torch.no_grad():
+        feats = control["encoder"](test.images).double()
+    m = caption_metrics(control["captioner"].double(), feats, test)
+    rec = control["meta"]["test_metrics"]
+    for key in ("exact_match", "bleu4", "attention_teacher_forced"):
+        assert m[key] == pytest.approx(rec[key], abs=0.003), key
+    assert m["attention_teacher_forced"] < 0.01                       # "practically no attention"
+    text = prose("05_attention.md")
+    assert_states(text, f"(exact match {m['exact_match']:.3f})")
+    with pytest.raises(ValueError, match="labels"):
+        A.load_captioner_overlap("pixels")
