@@ -16,7 +16,7 @@ Writes to course_helpers/artifacts/:
 - captioner_baselines.npz    float16 weights, keys "noattn.<name>", "uniform.<name>"
 - captioner_baselines.json   command, seed, configuration, learning curves, test metrics
 and records the metrics (measured on the float16 weights, as shipped) in results.json / RESULTS.md
-under "shapes_captioner_baselines".
+under "captioner_baselines".
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def main() -> None:
             "train_seconds": train_seconds, "train_seconds_per_model": seconds, "curves": curves,
             "test_metrics": metrics, "samples": samples, "torch_version": torch.__version__}
     (args.out / "captioner_baselines.json").write_text(json.dumps(meta, indent=2) + "\n")
-    record_results("shapes_captioner_baselines", {
+    record_results("captioner_baselines", {
         "title": "Captioning without attention and with uniform attention (shapes test split, 1000 images)",
         "command": command, "seed": args.seed, "train_seconds": train_seconds,
         "files": ["captioner_baselines.npz", "captioner_baselines.json"],

@@ -17,7 +17,7 @@ Writes to course_helpers/artifacts/:
 - captioner_overlap_<labels>.npz    float16 encoder ("enc.*") and captioner ("cap.*") weights
 - captioner_overlap_<labels>.json   command, seed, configuration, curves, test metrics
 and records the metrics (measured with the float16 weights, as shipped) in results.json /
-RESULTS.md under "shapes_captioner_overlap_<labels>".
+RESULTS.md under "captioner_overlap_<labels>".
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def main() -> None:
     m = metrics
     what = ("image-level labels (which colour-shape pairs occur, no location)" if args.labels == "image"
             else "per-cell labels")
-    record_results(f"shapes_{name}", {
+    record_results(name, {
         "title": f"Control: attention captioner on an encoder with overlapping receptive fields, "
                  f"pre-trained on {args.labels} labels (shapes test split)",
         "command": command, "seed": args.seed, "train_seconds": train_seconds,

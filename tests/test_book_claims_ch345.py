@@ -294,7 +294,7 @@ def test_overlap_control(caption_test):
     assert r["named"][1] < 0.05 and r["named"][2] < 0.05                  # "practically zero"
     assert_states(text, f"(teacher-forced), {r['named'][0]:.3f} for the first object")
     shipped = json.loads((A.ARTIFACTS_DIR / "results.json").read_text())
-    assert "shapes_captioner_overlap_image" in shipped and "shapes_captioner_baselines" in shipped
+    assert "captioner_overlap_image" in shipped and "captioner_baselines" in shipped
 
 
 def test_overlap_control_with_cell_labels(caption_test):
