@@ -346,3 +346,138 @@ class AttentionCaptioner(nn.Module):
                                  f"{tuple(target.shape)}, got {tuple(value.shape)}")
             target.copy_(value)
         return self
+
+
+# ---------------------------------------------------------------------------- captioning baselines
+# Added for chapter 5's comparison "what does attention buy?" (scripts/train_captioner_noattn.py).
+
+
+class NoAttentionCaptioner(nn.Module):
+    """LSTM caption decoder without attention: the image enters once, as the first hidden state.
+
+    The design of the lecture and of CS231n assignment 3 (image feature -> h_0, then a language
+    model that starts from <START> and stops at <END>). Here the image vector is the whole 4x4
+    feature grid flattened, (N, L*D), so h_0 can in principle know every cell:
+
+        h_0 = tanh(flatten(feats) / feat_scale W_init + b_init),  c_0 = 0
+
+    The tanh keeps h_0 in (-1, 1), where every later h_t = o * tanh(c_t) lies (the raw ReLU
+    features are large, and an unbounded h_0 saturates every gate of the first steps);
+    feat_scale (a fixed number, e.g. the RMS of the training features) scales the input.
+        a = W_embed[w_t] Wx + h_{t-1} Wh + b, split into gates i, f, o, g (as AttentionCaptioner)
+        scores_t = h_t W_vocab + b_vocab
+
+    ``step`` has the same signature as AttentionCaptioner.step (the feature arguments are
+    ignored, alpha is None), so the decoders of ``course_helpers.evaluation`` run both.
+    """
+
+    PARAM_NAMES = ("W_init", "b_init", "W_embed", "Wx", "Wh", "b", "W_vocab", "b_vocab")
+
+    def __init__(self, vocab_size: int, n_cells: int = 16, feat_dim: int = 64, hidden_dim: int = 128,
+                 embed_dim: int = 32, feat_scale: float = 1.0):
+        super().__init__()
+        if not feat_scale > 0:
+            raise ValueError(f"NoAttentionCaptioner: feat_scale must be > 0, got {feat_scale}")
+        V, LD, H, E = vocab_size, n_cells * feat_dim, hidden_dim, embed_dim
+        self.sizes = {"V": V, "L": n_cells, "D": feat_dim, "H": H, "E": E}
+        self.feat_scale = float(feat_scale)
+        self.W_init = nn.Parameter(torch.randn(LD, H) * LD**-0.5)
+        self.b_init = nn.Parameter(torch.zeros(H))
+        self.W_embed = nn.Parameter(torch.randn(V, E) * 0.1)
+        self.Wx = nn.Parameter(torch.randn(E, 4 * H) * E**-0.5)
+        self.Wh = nn.Parameter(torch.randn(H, 4 * H) * H**-0.5)
+        self.b = nn.Parameter(torch.zeros(4 * H))
+        with torch.no_grad():
+            self.b[H : 2 * H] = 1.0
+        self.W_vocab = nn.Parameter(torch.randn(H, V) * H**-0.5)
+        self.b_vocab = nn.Parameter(torch.zeros(V))
+
+    def init_state(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """feats (N, L, D) -> h_0 (N, H) from the flattened grid (ValueError on another shape), c_0 = 0."""
+        L, D = self.sizes["L"], self.sizes["D"]
+        if feats.ndim != 3 or feats.shape[1:] != (L, D):
+            raise ValueError(f"NoAttentionCaptioner: feats must have shape (N, {L}, {D}), "
+                             f"got {tuple(feats.shape)}")
+        h = torch.tanh((feats.reshape(feats.shape[0], -1) / self.feat_scale) @ self.W_init + self.b_init)
+        return h, torch.zeros_like(h)
+
+    def step(self, word: torch.Tensor, h: torch.Tensor, c: torch.Tensor, feats=None, feats_proj=None):
+        """One step: word (N,) int -> scores (N, V), h, c, None (there is no attention)."""
+        a = self.W_embed[word] @ self.Wx + h @ self.Wh + self.b
+        H = h.shape[1]
+        i, f = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H : 2 * H])
+        o, g = torch.sigmoid(a[:, 2 * H : 3 * H]), torch.tanh(a[:, 3 * H :])
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        return h @ self.W_vocab + self.b_vocab, h, c, None
+
+    def forward(self, feats: torch.Tensor, captions_in: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: feats (N, L, D), captions_in (N, T) -> scores (N, T, V)."""
+        h, c = self.init_state(feats)
+        scores = []
+        for t in range(captions_in.shape[1]):
+            s, h, c, _ = self.step(captions_in[:, t], h, c)
+            scores.append(s)
+        return torch.stack(scores, dim=1)
+
+    def loss(self, feats: torch.Tensor, captions: torch.Tensor, null_idx: int = NULL) -> torch.Tensor:
+        """Softmax loss summed over time, averaged over the batch; <NULL> targets are masked."""
+        captions_in, captions_out = captions[:, :-1], captions[:, 1:]
+        scores = self(feats, captions_in)
+        mask = (captions_out != null_idx).to(scores.dtype)
+        nll = F.cross_entropy(scores.reshape(-1, scores.shape[-1]), captions_out.reshape(-1),
+                              reduction="none").reshape(captions_out.shape)
+        return (nll * mask).sum() / captions.shape[0]
+
+    def numpy_params(self) -> dict[str, np.ndarray]:
+        return {name: _to_np(getattr(self, name)) for name in self.PARAM_NAMES}
+
+    @torch.no_grad()
+    def load_numpy_params(self, p: dict[str, np.ndarray]) -> NoAttentionCaptioner:
+        for name in self.PARAM_NAMES:
+            target = getattr(self, name)
+            value = torch.as_tensor(np.asarray(p[name]), dtype=target.dtype)
+            if value.shape != target.shape:
+                raise ValueError(f"load_numpy_params: {name} must have shape "
+                                 f"{tuple(target.shape)}, got {tuple(value.shape)}")
+            target.copy_(value)
+        return self
+
+
+class UniformAttentionCaptioner(AttentionCaptioner):
+    """AttentionCaptioner whose attention is fixed at 1/L per cell: the context is the mean feature
+    vector at every step. The control that shows what *learned* attention adds; the attention
+    parameters (Wa, Ua, ba, va) are kept so the weights load like an AttentionCaptioner's, but
+    they receive no gradient."""
+
+    def attend(self, prev_h: torch.Tensor, feats: torch.Tensor,
+               feats_proj: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        alpha = torch.full(feats.shape[:2], 1.0 / feats.shape[1], dtype=feats.dtype)
+        return feats.mean(dim=1), alpha
+
+
+class OverlapShapesEncoder(ShapesEncoder):
+    """A ShapesEncoder whose cells see beyond their own 16x16 patch (a control for chapter 5).
+
+    3x3 convolutions with stride 2 and padding 1, then a 3x3 convolution with padding 1 at the
+    4x4 level: each cell's feature vector is computed from a 79x79-pixel receptive field
+    (clipped by the image border), i.e. from most of the image, as in a CNN trained on ImageNet.
+    Same output as ShapesEncoder: (N, 16, D) with the last 8 dimensions saying where the cell is.
+    """
+
+    def __init__(self, feat_dim: int = 64, n_colors: int = len(COLORS), n_shapes: int = len(SHAPES)):
+        super().__init__(feat_dim, n_colors, n_shapes)
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 32, 3, stride=2, padding=1), nn.ReLU(),     # 64 -> 32
+            nn.Conv2d(32, 48, 3, stride=2, padding=1), nn.ReLU(),    # 32 -> 16
+            nn.Conv2d(48, 64, 3, stride=2, padding=1), nn.ReLU(),    # 16 -> 8
+            nn.Conv2d(64, 96, 3, stride=2, padding=1), nn.ReLU(),    # 8 -> 4
+            nn.Conv2d(96, feat_dim - 2 * self.grid, 3, padding=1), nn.ReLU(),
+        )
+        # Image-level head (no location): for each (colour, shape) pair, is it anywhere in the image?
+        self.image_head = nn.Linear(feat_dim, n_colors * n_shapes)
+
+    def image_logits(self, feats: torch.Tensor) -> torch.Tensor:
+        """feats (N, L, D) -> (N, n_colors * n_shapes) scores of "this colour-shape pair is in the
+        image", from the feature vectors max-pooled over the grid: a label with no location."""
+        return self.image_head(feats.max(dim=1).values)

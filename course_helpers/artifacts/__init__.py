@@ -249,3 +249,64 @@ def load_caption_test_set() -> dict[str, Any]:
     return {"feats": feats, "images": data.images, "captions": data.captions,
             "texts": data.texts, "word_object": data.word_object,
             "cells": object_cells(data, 4), "n_objects": data.n_objects, "vocab": list(VOCAB)}
+
+
+# ---------------------------------------------------------------------------- captioning controls (chapter 5)
+
+
+def _own_artifact(name: str, script: str) -> Path:
+    path = ARTIFACTS_DIR / name
+    if not path.exists():
+        raise FileNotFoundError(f"artifact {name} is missing from {ARTIFACTS_DIR}; run {script} to make it")
+    return path
+
+
+def load_caption_baselines() -> dict[str, Any]:
+    """The captioners without learned attention, trained by scripts/train_captioner_noattn.py on
+    the shipped encoder's features: {"noattn": NoAttentionCaptioner, "uniform":
+    UniformAttentionCaptioner} (float32, eval mode) and "meta" (the JSON record: command, curves,
+    test metrics)."""
+    from course_helpers.models import NoAttentionCaptioner, UniformAttentionCaptioner
+
+    script = "scripts/train_captioner_noattn.py"
+    meta = json.loads(_own_artifact("captioner_baselines.json", script).read_text())
+    with np.load(_own_artifact("captioner_baselines.npz", script), allow_pickle=False) as f:
+        arrays = {k: f[k].astype(np.float64) for k in f.files}
+    cfg = meta["config"]
+    out: dict[str, Any] = {"meta": meta}
+    for kind in ("noattn", "uniform"):
+        p = {k[len(kind) + 1:]: v for k, v in arrays.items() if k.startswith(kind + ".")}
+        if kind == "noattn":
+            model = NoAttentionCaptioner(cfg["vocab_size"], cfg["n_cells"], cfg["feat_dim"],
+                                         cfg["hidden_dim"], cfg["embed_dim"], cfg["feat_scale"])
+        else:
+            model = UniformAttentionCaptioner(cfg["vocab_size"], cfg["feat_dim"], cfg["hidden_dim"],
+                                              cfg["embed_dim"], cfg["attn_dim"])
+        out[kind] = model.float().load_numpy_params(p).eval()
+    return out
+
+
+def load_captioner_overlap(labels: str = "image") -> dict[str, Any]:
+    """The control of chapter 5 made by scripts/train_captioner_overlap.py --labels <labels>:
+    {"encoder": OverlapShapesEncoder, "captioner": AttentionCaptioner} (float32, eval mode) and
+    "meta" (the JSON record). labels is "image" or "cells" (the encoder's pre-training)."""
+    import torch
+
+    from course_helpers.models import AttentionCaptioner, OverlapShapesEncoder
+
+    if labels not in ("image", "cells"):
+        raise ValueError(f"load_captioner_overlap: labels must be 'image' or 'cells', got {labels!r}")
+    name = f"captioner_overlap_{labels}"
+    script = f"scripts/train_captioner_overlap.py --labels {labels}"
+    meta = json.loads(_own_artifact(f"{name}.json", script).read_text())
+    with np.load(_own_artifact(f"{name}.npz", script), allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    cfg = meta["config"]
+    encoder = OverlapShapesEncoder(cfg["feat_dim"]).float()
+    encoder.load_state_dict({k[4:]: torch.from_numpy(v.astype(np.float32)) for k, v in arrays.items()
+                             if k.startswith("enc.")})
+    captioner = AttentionCaptioner(cfg["vocab_size"], cfg["feat_dim"], cfg["hidden_dim"],
+                                   cfg["embed_dim"], cfg["attn_dim"]).float()
+    captioner.load_numpy_params({k[4:]: v.astype(np.float64) for k, v in arrays.items()
+                                 if k.startswith("cap.")})
+    return {"encoder": encoder.eval(), "captioner": captioner.eval(), "meta": meta}
