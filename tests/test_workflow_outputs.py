@@ -187,6 +187,10 @@ def test_math_text_and_autoescape():
                               "hints": ["raised an error: ValueError: <img src=x onerror=alert(1)>"],
                               "visible_tests": "v", "hidden_tests": "h"}}}
     page = feedback.render_html(fb)
+    late = feedback.render_html(fb, {"timestamp": "2026-01-09 10:00:00", "due": "2026-01-02 00:00:00",
+                                     "penalty": 1.0, "method": "LateSubmissionPlugin(penalty_method='zero')"})
+    late = " ".join(late.split())
+    assert "01_rnn: 1 / 2" in page and "01_rnn: 0 / 2" in late and "minus a late penalty of 1." in late
     assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
     assert "&lt;b&gt;eve&lt;/b&gt;" in page
 
