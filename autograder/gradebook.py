@@ -153,7 +153,8 @@ def _record(gb: Gradebook, assignment: str, student: str, notebook: str, result:
         if grade is None:
             continue
         grade.auto_score = float(r["score"])
-        grade.needs_manual_grade = bool(review)
+        # flagged for a human look, until a grader has given a manual score in formgrader
+        grade.needs_manual_grade = bool(review) and grade.manual_score is None
         written.append(f"test_{fname}")
     late = None
     if nb is not None:
