@@ -57,18 +57,19 @@ def default_db_url(course: str | Path) -> str:
 
 
 def ensure_assignment(db_url: str, assignment: str, source_notebook: str | Path,
-                      config=None) -> None:
+                      config=None):
     """Make sure the gradebook knows the assignment and its cells, as ``nbgrader
     generate_assignment`` records them: its preprocessors up to ``SaveCells`` (lock cells,
     replace solutions by the configured stub, clear outputs, checksums), with the course's
     configuration ``config`` (a traitlets Config; default nbgrader's defaults), so that the
-    stored checksums are those ``nbgrader autograde`` expects later."""
+    stored checksums are those ``nbgrader autograde`` expects later. Returns the assignment's
+    due date (naive UTC datetime, or None)."""
     nb_name = Path(source_notebook).stem
     with Gradebook(db_url) as gb:
-        gb.update_or_create_assignment(assignment)
+        due = gb.update_or_create_assignment(assignment).duedate
         try:
             gb.find_notebook(nb_name, assignment)
-            return
+            return due
         except MissingEntry:
             pass
     from nbgrader.preprocessors import (
@@ -89,6 +90,7 @@ def ensure_assignment(db_url: str, assignment: str, source_notebook: str | Path,
     for pp in (IncludeHeaderFooter, LockCells, ClearSolutions, ClearOutput, CheckCellMetadata,
                ComputeChecksums, SaveCells):
         nb, resources = pp(config=config).preprocess(nb, resources)
+    return due
 
 
 def record(db_url: str | Gradebook, assignment: str, student: str, notebook: str,
