@@ -144,10 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     from autograder.batch import run_batch
     from autograder.report import score_table
 
-    summary = run_batch(args.course, args.assignment, workers=args.workers,
-                        scheduler=args.scheduler, db_url=args.db, out_dir=args.out,
-                        manifest=args.manifest, limits=_limits(args), progress=not args.quiet,
-                        force=args.force)
+    try:
+        summary = run_batch(args.course, args.assignment, workers=args.workers,
+                            scheduler=args.scheduler, db_url=args.db, out_dir=args.out,
+                            manifest=args.manifest, limits=_limits(args),
+                            progress=not args.quiet, force=args.force)
+    except ValueError as e:                 # unknown assignment, a bad course configuration
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if not args.quiet:
         rows = [(s, {"score": v, "max_score": summary["max_score"],
                      "functions": {f: {"score": x} for f, x in summary["functions"][s].items()}})

@@ -197,8 +197,9 @@ def run_batch(course: str | Path, assignment: str, *, workers: int = 2,
     db_url = db_url or gradebook.default_db_url(course)
     policy = late_mod.load_policy(course)            # the course's nbgrader configuration
     source = course / "source" / assignment / a.notebook
+    due = None
     if source.exists():
-        gradebook.ensure_assignment(db_url, assignment, source, policy.app.config)
+        due = gradebook.ensure_assignment(db_url, assignment, source, policy.app.config)
     nb_name = Path(a.notebook).stem
     subs = find_submissions(course, assignment, a.notebook, list(a.points))
     journal = out / "journal"
@@ -232,9 +233,15 @@ def run_batch(course: str | Path, assignment: str, *, workers: int = 2,
         result["ignored_files"] = [p.relative_to(folder).as_posix() for p in choice.ignored]
         reasons = review_reasons(choice.notebook)
         try:
-            policy.read_timestamp(folder)
+            stamp = policy.read_timestamp(folder)
         except late_mod.TimestampError as e:
+            stamp = None
             reasons.append(f"{e}; the late policy could not be applied")
+        # the late record as the gradebook stage will most likely find it (it rewrites the
+        # entry if not: a student's extension, manual scores in the notebook's total)
+        seconds = max(0.0, (stamp - due).total_seconds()) if stamp and due else 0.0
+        late = late_mod.late_entry(stamp, due, policy.penalty(student, result["score"], seconds),
+                                   policy.method)
         result["needs_manual_review"] = bool(reasons)
         result["review_reasons"] = reasons
         if reasons:
@@ -242,7 +249,7 @@ def run_batch(course: str | Path, assignment: str, *, workers: int = 2,
         report.write_student_outputs(out, student, result)
         _copy_for_formgrader(course, assignment, student, choice.notebook, a.notebook)
         entry = {"digest": digest, "student": student, "needs_manual_review": bool(reasons),
-                 "review_reasons": reasons, "late": None, "result": result}
+                 "review_reasons": reasons, "late": late, "result": result}
         report.atomic_write(journal / f"{student}.json", json.dumps(entry))
         done[student] = entry
 

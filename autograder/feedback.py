@@ -40,7 +40,10 @@ border-bottom:1px solid #ccc}.passed{background:#e6f4ea}.partial{background:#fff
 .failed,.missing,.error{background:#fde8e8}.flag{border:2px solid #b00;padding:.6em;background:#fff0f0}
 code{font-family:ui-monospace,monospace}
 </style></head><body>
-<h1>{{ fb.assignment }}: {{ "%g"|format(fb.score) }} / {{ "%g"|format(fb.max_score) }}</h1>
+{% set penalty = (late.penalty or 0) if late else 0 %}
+<h1>{{ fb.assignment }}: {{ "%g"|format(fb.score - penalty) }} / {{ "%g"|format(fb.max_score) }}</h1>
+{% if penalty %}<p>Hidden tests {{ "%g"|format(fb.score) }} / {{ "%g"|format(fb.max_score) }}, minus a late
+penalty of {{ "%g"|format(penalty) }}.</p>{% endif %}
 <p>Student: <strong>{{ fb.student }}</strong>{% if fb.graded_file %} &middot; graded notebook:
 <code>{{ fb.graded_file }}</code>{% endif %}</p>
 {% if fb.ignored_files %}<p>Not graded: {% for f in fb.ignored_files -%}

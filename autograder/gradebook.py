@@ -57,18 +57,19 @@ def default_db_url(course: str | Path) -> str:
 
 
 def ensure_assignment(db_url: str, assignment: str, source_notebook: str | Path,
-                      config=None) -> None:
+                      config=None):
     """Make sure the gradebook knows the assignment and its cells, as ``nbgrader
     generate_assignment`` records them: its preprocessors up to ``SaveCells`` (lock cells,
     replace solutions by the configured stub, clear outputs, checksums), with the course's
     configuration ``config`` (a traitlets Config; default nbgrader's defaults), so that the
-    stored checksums are those ``nbgrader autograde`` expects later."""
+    stored checksums are those ``nbgrader autograde`` expects later. Returns the assignment's
+    due date (naive UTC datetime, or None)."""
     nb_name = Path(source_notebook).stem
     with Gradebook(db_url) as gb:
-        gb.update_or_create_assignment(assignment)
+        due = gb.update_or_create_assignment(assignment).duedate
         try:
             gb.find_notebook(nb_name, assignment)
-            return
+            return due
         except MissingEntry:
             pass
     from nbgrader.preprocessors import (
@@ -89,6 +90,7 @@ def ensure_assignment(db_url: str, assignment: str, source_notebook: str | Path,
     for pp in (IncludeHeaderFooter, LockCells, ClearSolutions, ClearOutput, CheckCellMetadata,
                ComputeChecksums, SaveCells):
         nb, resources = pp(config=config).preprocess(nb, resources)
+    return due
 
 
 def record(db_url: str | Gradebook, assignment: str, student: str, notebook: str,
@@ -153,7 +155,8 @@ def _record(gb: Gradebook, assignment: str, student: str, notebook: str, result:
         if grade is None:
             continue
         grade.auto_score = float(r["score"])
-        grade.needs_manual_grade = bool(review)
+        # flagged for a human look, until a grader has given a manual score in formgrader
+        grade.needs_manual_grade = bool(review) and grade.manual_score is None
         written.append(f"test_{fname}")
     late = None
     if nb is not None:

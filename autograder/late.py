@@ -71,7 +71,24 @@ def load_policy(course: str | Path) -> LatePolicy:
     """Load the course's nbgrader configuration the way ``nbgrader autograde`` run in the course
     folder does, and build its late-penalty plugin. Custom plugin classes named in the config
     (``c.AssignLatePenalties.plugin_class = "mymodule.MyPlugin"``) are imported with the course
-    folder on ``sys.path``, as nbgrader puts its working directory there."""
+    folder on ``sys.path``, as nbgrader puts its working directory there.
+
+    Raises ValueError naming the problem when the course's nbgrader_config.py has a syntax
+    error (nbgrader would only log it and go on without the late policy) or sets a value
+    nbgrader rejects (an unknown ``penalty_method``, a plugin class that cannot be imported)."""
+    config_file = Path(course) / "nbgrader_config.py"
+    if config_file.is_file():
+        try:
+            compile(config_file.read_bytes(), str(config_file), "exec")
+        except SyntaxError as e:
+            raise ValueError(f"{config_file}: syntax error on line {e.lineno}: {e.msg}") from e
+    try:
+        return _load_policy(course)
+    except Exception as e:  # noqa: BLE001 - traitlets raises TraitError, imports anything
+        raise ValueError(f"{config_file}: nbgrader cannot use this configuration: {e}") from e
+
+
+def _load_policy(course: str | Path) -> LatePolicy:
     from nbgrader.apps.baseapp import NbGrader
     from nbgrader.preprocessors import AssignLatePenalties
 

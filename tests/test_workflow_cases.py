@@ -141,6 +141,17 @@ def test_late_policy_custom_plugin_and_on_time(tmp_path):
     assert entry["late"]["penalty"] == late["raw_score"] / 2 and entry["late"]["method"] == "halfplugin.Half"
 
 
+def test_bad_course_config_is_a_clear_error(tmp_path):
+    from autograder.late import load_policy
+
+    course = course_copy(tmp_path / "c", 'c.LateSubmissionPlugin.penalty_method = "zeroo"')
+    with pytest.raises(ValueError, match="penalty_method"):
+        load_policy(course)
+    (course / "nbgrader_config.py").write_text("c = get_config(\n")
+    with pytest.raises(ValueError, match="syntax error on line 1"):
+        load_policy(course)
+
+
 def test_wrong_notebook_batch_and_gradescope(tmp_path):
     """wrong-notebook: a checkpoint copy is never graded; with "My 01_rnn.ipynb" and a stub
     "01_rnn_backup.ipynb" the real work is graded and both names are reported."""

@@ -111,6 +111,16 @@ def test_truncated_notebook_is_flagged_for_manual_review(tmp_path):
         assert g.needs_manual_grade and g.auto_score is not None
     rows = {r["student"]: r for r in csv.DictReader(open(Path(summary["out_dir"]) / "grades.csv"))}
     assert rows["half"]["needs_manual_review"] == "1" and rows["ok"]["needs_manual_review"] == "0"
+    # a TA's manual score in formgrader is kept, and the cell stays reviewed on the next run
+    with Gradebook(summary["db_url"]) as gb:
+        g = gb.find_grade("test_rnn_step_forward", "01_rnn", "01_rnn", "half")
+        g.manual_score, g.needs_manual_grade = RNN["rnn_step_forward"], False
+        gb.db.commit()
+    again = batch.run_batch(course, "01_rnn", workers=1, progress=False, limits=LIMITS)
+    assert again["graded_now"] == 0
+    with Gradebook(summary["db_url"]) as gb:
+        g = gb.find_grade("test_rnn_step_forward", "01_rnn", "01_rnn", "half")
+        assert not g.needs_manual_grade and g.score == RNN["rnn_step_forward"]
 
 
 # ----------------------------------------------------------------------------- files
@@ -187,6 +197,10 @@ def test_math_text_and_autoescape():
                               "hints": ["raised an error: ValueError: <img src=x onerror=alert(1)>"],
                               "visible_tests": "v", "hidden_tests": "h"}}}
     page = feedback.render_html(fb)
+    late = feedback.render_html(fb, {"timestamp": "2026-01-09 10:00:00", "due": "2026-01-02 00:00:00",
+                                     "penalty": 1.0, "method": "LateSubmissionPlugin(penalty_method='zero')"})
+    late = " ".join(late.split())
+    assert "01_rnn: 1 / 2" in page and "01_rnn: 0 / 2" in late and "minus a late penalty of 1." in late
     assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
     assert "&lt;b&gt;eve&lt;/b&gt;" in page
 
