@@ -360,4 +360,5 @@ def _submissions(course: Path, assignment: str, notebook: str, out: Path) -> dic
         return subs
     from autograder.batch import find_submissions
 
-    return find_submissions(course, assignment, notebook)
+    return {student: choice.notebook for student, choice in
+            find_submissions(course, assignment, notebook).items() if choice.notebook is not None}

@@ -176,3 +176,17 @@ def test_summary_counts_errors_reviews_and_late_work():
 def test_report_without_a_batch_says_so(tmp_path, capsys):
     assert cli(["report", "--course", str(tmp_path), "--assignment", "01_rnn", "--quiet"]) == 2
     assert "run `python -m autograder batch` first" in capsys.readouterr().err
+
+
+def test_similarity_without_a_journal_reads_the_submitted_folder(graded_class, tmp_path):
+    """Before any batch, the submissions come from nbgrader's submitted/ (same notebook choice)."""
+    course, planted = graded_class
+    fresh = tmp_path / "course"
+    shutil.copytree(course / "submitted", fresh / "submitted")
+    shutil.copy(course / "manifest.json", fresh / "manifest.json")
+    from autograder.similarity import run_similarity
+
+    result = run_similarity(fresh, "01_rnn", progress=False)
+    assert result["submissions"] == 60
+    top = {frozenset((p["a"], p["b"])) for p in result["pairs"][:3]}
+    assert top == {frozenset(p) for p in planted.copies}
