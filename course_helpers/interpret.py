@@ -119,8 +119,11 @@ def activation_html(text: str, activation: np.ndarray, title: str = "") -> str:
     for ch, a in zip(text, np.clip(activation, -1, 1), strict=True):
         strength = int(round(255 - 150 * abs(a)))        # pale at 0, a readable tint at |a| = 1
         colour = f"255,{strength},{strength}" if a > 0 else f"{strength},{strength},255"
-        shown = "&#8629;<br>" if ch == "\n" else html.escape(ch).replace(" ", "&nbsp;")
+        shown = "&#8629;\n" if ch == "\n" else html.escape(ch)
         spans.append(f'<span style="background-color:rgb({colour});color:#000">{shown}</span>')
     head = f"<div style='font-size:90%;margin:0.3em 0'><b>{html.escape(title)}</b></div>" if title else ""
-    return (f"{head}<div style='font-family:monospace;font-size:85%;line-height:1.5;"
-            f"border:1px solid #ccc;padding:4px;overflow-x:auto'>{''.join(spans)}</div>")
+    label = html.escape(title or "text coloured by a hidden unit's activation", quote=True)
+    # Wrapped, never scrolled: long lines break anywhere, so the strip fits a phone's column.
+    return (f"{head}<div role='group' aria-label='{label}' style='font-family:monospace;font-size:85%;"
+            f"line-height:1.5;border:1px solid #ccc;padding:4px;white-space:pre-wrap;"
+            f"overflow-wrap:anywhere;word-break:break-all'>{''.join(spans)}</div>")

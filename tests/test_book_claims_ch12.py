@@ -39,9 +39,21 @@ def _run_cells(page: str, until: str | None = None, only: tuple[str, ...] | None
     skipped (they precompute many frames and are tested in test_demos*.py).
     """
     import matplotlib.pyplot as plt
+    import myst_nb
 
-    ns: dict = {"__name__": "__page__"}
+    ns: dict = {"__name__": "__page__", "_glued": {}}
     torch.set_num_threads(1)
+    # myst_nb.glue formats through IPython's display machinery, which depends on whatever shell
+    # other tests in this process created; here a glued value is only recorded.
+    real_glue = myst_nb.glue
+    myst_nb.glue = lambda name, value, display=True: ns["_glued"].__setitem__(name, value)
+    try:
+        return _exec_cells(page, ns, until, only, plt)
+    finally:
+        myst_nb.glue = real_glue
+
+
+def _exec_cells(page: str, ns: dict, until, only, plt) -> dict:
     for i, src in enumerate(_cells(page)):
         body = "\n".join(line for line in src.splitlines() if not line.startswith(":tags:"))
         if "course_helpers.demos" in body:

@@ -61,7 +61,23 @@ def test_jupyterlab_save_of_an_unchanged_chapter_is_byte_identical(name, tmp_pat
         model["content"]["metadata"]["kernelspec"] = _kernelspec()
         await cm.save(model, name)
 
-    asyncio.run(open_and_save())
+    # A fresh event loop in its own thread: another test in the same process (Playwright's sync
+    # API, nbclient) may have left a running loop in this one.
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(open_and_save())
+        except BaseException as e:  # noqa: BLE001 - re-raised in the test's thread
+            errors.append(e)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+    if errors:
+        raise errors[0]
     assert (tmp_path / name).read_bytes() == (BOOK / name).read_bytes(), f"saving {name} rewrote it"
 
 

@@ -28,6 +28,8 @@ SOURCE_NB = REPO / "exercises" / "source" / "01_rnn" / "01_rnn.ipynb"      # com
 MANIFEST = json.loads((REPO / "exercises" / "manifest.json").read_text())
 RNN = MANIFEST["01_rnn"]["functions"]
 FULL = float(sum(RNN.values()))
+# nbgrader's max_score also counts the hand-graded answers (formgrader's part of the assignment)
+MANUAL = float(sum(MANIFEST["01_rnn"].get("manual", {}).values()))
 # generous wall-clock limits: a loaded CI machine must not turn a right answer into a time-out
 LIMITS = Limits(timeout_s=60.0, load_timeout_s=120.0)
 
@@ -112,7 +114,7 @@ def test_late_submission_zero_policy(tmp_path):
     assert out.returncode == 0, out.stderr
     (r,) = list(csv.DictReader(open(tmp_path / "g.csv")))
     assert (r["timestamp"], r["raw_score"], r["late_submission_penalty"], r["score"],
-            r["max_score"]) == ("2026-01-09 10:00:00", "21.0", "21.0", "0.0", "21.0")
+            r["max_score"]) == ("2026-01-09 10:00:00", "21.0", "21.0", "0.0", str(FULL + MANUAL))
 
 
 def test_late_policy_custom_plugin_and_on_time(tmp_path):
@@ -207,7 +209,7 @@ def test_points_changed_regrades(tmp_path):
     assert (row["student"], row["score"], row["max_score"], row["rnn_step_forward"]) == (
         "s1", "20.0", "20.0", "1.0")
     r = export_row(db, "s1")
-    assert r["score"] == 20.0 and r["max_score"] == 20.0
+    assert r["score"] == 20.0 and r["max_score"] == 20.0 + MANUAL
     # unchanged inputs: reused
     assert run_batch(course, "01_rnn", workers=1, progress=False)["reused"] == 1
 
