@@ -88,14 +88,20 @@ def main(argv: list[str] | None = None) -> int:
         sp.add_argument("--timeout", type=float, default=10.0, help="seconds per check")
         sp.add_argument("--memory-mb", type=int, default=1024)
     args = p.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (ValueError, FileNotFoundError) as e:
+        # a wrong path, assignment name or option: one line that names it, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if getattr(args, "file_mode", None):
         os.environ["AUTOGRADER_FILE_MODE"] = args.file_mode
         from autograder.report import file_mode
 
-        try:
-            file_mode()
-        except ValueError as e:
-            p.error(str(e))
+        file_mode()             # a bad mode raises ValueError naming it (reported by main)
 
     if args.cmd == "grade":
         from autograder.judge import grade
@@ -152,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:                 # unknown assignment, a bad course configuration
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if not summary["submissions"]:
+        print(f"no submissions of {args.assignment} in {Path(args.course).resolve() / 'submitted'} "
+              f"(nbgrader's layout: submitted/<student>/{args.assignment}/<notebook>.ipynb, as "
+              "`nbgrader collect` or `zip_collect` leaves it)", file=sys.stderr)
     if not args.quiet:
         rows = [(s, {"score": v, "max_score": summary["max_score"],
                      "functions": {f: {"score": x} for f, x in summary["functions"][s].items()}})

@@ -189,6 +189,9 @@ def run_batch(course: str | Path, assignment: str, *, workers: int = 2,
 
     t_start = time.perf_counter()
     course = Path(course).resolve()
+    if not course.is_dir():
+        raise ValueError(f"the course folder {course} does not exist (run from the repository root "
+                         "with --course exercises, or give the nbgrader course directory)")
     limits = limits or Limits()
     manifest = str(manifest) if manifest else (str(course / "manifest.json")
                                                 if (course / "manifest.json").exists() else None)

@@ -218,7 +218,8 @@ PAGE = """<!doctype html>
  input[type=search]{font-size:1rem;padding:.3rem;width:100%;max-width:20rem;box-sizing:border-box}
 </style></head><body>
 <h1>Class report: {{ s.assignment }}</h1>
-<p>{{ s.students }} graded submissions. Mean {{ fmt(s.total.mean) }} of {{ fmt(s.total.max_score) }}
+<p>{{ s.students }} graded submissions. Scores are the hidden tests' points before any late
+penalty (see "Late submissions"). Mean {{ fmt(s.total.mean) }} of {{ fmt(s.total.max_score) }}
 points, median {{ fmt(s.total.median) }}; {{ pct(s.total.full_share) }} full marks,
 {{ pct(s.total.zero_share) }} zero.</p>
 <figure>{{ total_svg|safe }}<figcaption>Distribution of the assignment's total score.</figcaption></figure>
@@ -254,7 +255,8 @@ no catalogued mistake matched: the catalogue's blind spot, worth reading by hand
 {% endfor %}</div>
 
 <h2>Errors, time-outs and limits</h2>
-{% if s.errors.rows %}<p>{{ s.errors.students }} students had at least one check that raised,
+{% if s.errors.rows %}<p>{{ s.errors.students }} student{{ "" if s.errors.students == 1 else "s" }}
+had at least one check that raised,
 timed out, crashed or hit a limit ({% for k, n in s.errors.by_kind.items() %}{{ k }}: {{ n }}
 {{- ", " if not loop.last }}{% endfor %}).</p>
 <details><summary>List ({{ s.errors.rows|length }})</summary><div class="wrap"><table>

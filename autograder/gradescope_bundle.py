@@ -45,7 +45,8 @@ from autograder.sandbox import Limits
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("autograder", "solutions", "course_helpers")
 INSTRUCTOR_ONLY = {"autograder.batch", "autograder.gradebook", "autograder.feedback",
-                   "autograder.late", "autograder.gradescope_bundle", "autograder.synth"}
+                   "autograder.late", "autograder.gradescope_bundle", "autograder.synth",
+                   "autograder.class_report", "autograder.similarity", "autograder.synth_class"}
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.

@@ -73,7 +73,9 @@ class Assignment:
         self.name = name
         path = HIDDEN_DIR / f"{name}.py"
         if not path.exists():
-            raise ValueError(f"no hidden tests for assignment {name!r} (expected {path})")
+            known = sorted(p.stem for p in HIDDEN_DIR.glob("[0-9]*.py"))
+            raise ValueError(f"no hidden tests for assignment {name!r}; the assignments are "
+                             f"{', '.join(known)}")
         spec = importlib.util.spec_from_file_location(f"autograder.hidden._{name}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -449,6 +451,14 @@ def _case_calls(assignment: Assignment, fname: str, prep: Prepared, mode: str = 
             return [(fname, _copy(prep.args), keep, True, dict(proxy, sig=bool(keep)))]
         if reference_cache:
             return [(fname, [*_copy(prep.douts), Plain(prep.ref_cache)], [], True, proxy)]
+        # The student's cache has another structure (e.g. a list of step caches, CS231n's own
+        # layout): their forward builds it, but with the references answering its calls (so the
+        # step caches in it are the reference's), and the backward's own calls are answered by
+        # the references too. A bug in a step function is charged to the step function only.
+        k = assignment.specs[spec.backward_of].outputs.index(CACHE)
+        fwd_proxy = {"proxy": _deps(assignment, spec.backward_of)}
+        return [(spec.backward_of, _copy(prep.args), [k], False, fwd_proxy),
+                (fname, [*_copy(prep.douts), Ret(0, k)], [], True, proxy)]
     if spec.backward_of:
         k = assignment.specs[spec.backward_of].outputs.index(CACHE)
         return [(spec.backward_of, _copy(prep.args), [k], False),
@@ -663,10 +673,13 @@ def _sig_difference(got, ref) -> str:
 
 def _fallback_sentence(assignment: Assignment, fname: str, why: list[str], n_cases: int) -> str:
     fwd = assignment.specs[fname].backward_of
-    own = [fwd, *_deps(assignment, fname)]
+    fwd_deps, deps = _deps(assignment, fwd), _deps(assignment, fname)
     where = "" if len(why) == n_cases else f" (in {len(why)} of {n_cases} cases)"
+    own = f"your own {fwd}" + (f" (its {' and '.join(fwd_deps)} answered by the reference)"
+                               if fwd_deps else "")
+    ref = f" and the reference {' and '.join(deps)}" if deps else ""
     return (f"your cache differs from the documented structure ({why[0]}), so {fname} was checked "
-            f"with your own {' and '.join(own)}{where}")
+            f"on the cache of {own}{ref}{where}")
 
 
 def _deps(assignment: Assignment, fname: str) -> list[str]:

@@ -149,8 +149,10 @@ def score_table(rows: list[tuple[str, dict]], extra: dict[str, dict] | None = No
 
 def write_csv(path: str | Path, rows: list[tuple[str, dict]],
               extra: dict[str, dict] | None = None) -> None:
-    """One row per student: total and the score of every graded function, then the late
-    penalty nbgrader recorded and whether the submission needs a manual review."""
+    """One row per student: the hidden tests' score after the late penalty (nbgrader's
+    ``score``), the maximum, the score of every graded function, then the score before the
+    penalty (``raw_score``), the late penalty nbgrader recorded and whether the submission needs a
+    manual review."""
     import io
 
     extra = extra or {}
@@ -161,13 +163,14 @@ def write_csv(path: str | Path, rows: list[tuple[str, dict]],
                 functions.append(f)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["student", "assignment", "score", "max_score", *functions, "late_penalty",
-                "needs_manual_review"])
+    w.writerow(["student", "assignment", "score", "max_score", *functions, "raw_score",
+                "late_penalty", "needs_manual_review"])
     for student, r in sorted(rows):
         x = extra.get(student, {})
-        w.writerow([student, r["assignment"], r["score"], r["max_score"],
+        penalty = float(x.get("late_penalty", 0.0) or 0.0)
+        w.writerow([student, r["assignment"], round(max(0.0, r["score"] - penalty), 4), r["max_score"],
                     *[r["functions"].get(f, {}).get("score", "") for f in functions],
-                    x.get("late_penalty", 0.0), int(bool(x.get("needs_manual_review")))])
+                    r["score"], penalty, int(bool(x.get("needs_manual_review")))])
     atomic_write(path, buf.getvalue())
 
 

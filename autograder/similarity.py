@@ -24,6 +24,7 @@ the same textbook), and a person must read the pair.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import io
 import json
 import keyword
@@ -157,8 +158,28 @@ def normalize(code: str, keep: frozenset[str] = KEEP) -> tuple[str, np.ndarray]:
     return "".join(out), np.array(offsets)
 
 
+def _stable_kgram_hashes(string: str, k: int) -> np.ndarray:
+    """Hashes of every k-gram, the same in every process (64-bit BLAKE2b prefixes).
+
+    copydetect hashes k-grams with Python's ``hash()``, which is salted per process
+    (PYTHONHASHSEED), so two runs on the same class would rank pairs near a threshold differently;
+    a ranking an instructor acts on must be reproducible.
+    """
+    n = len(string) - k + 1
+    return np.array([int.from_bytes(hashlib.blake2b(string[i:i + k].encode(), digest_size=8).digest(),
+                                    "little", signed=True) for i in range(max(0, n))], dtype=np.int64)
+
+
+def _use_stable_hashes() -> None:
+    import copydetect.utils
+
+    copydetect.utils.hashed_kgrams = _stable_kgram_hashes
+
+
 def _fingerprint(code: str, boilerplate=(), keep: frozenset[str] = KEEP) -> object:
     from copydetect import CodeFingerprint
+
+    _use_stable_hashes()
 
     filtered, offsets = normalize(code, keep)
     fp = CodeFingerprint("submission.py", K, WINDOW, boilerplate=list(boilerplate),

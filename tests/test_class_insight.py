@@ -190,3 +190,21 @@ def test_similarity_without_a_journal_reads_the_submitted_folder(graded_class, t
     assert result["submissions"] == 60
     top = {frozenset((p["a"], p["b"])) for p in result["pairs"][:3]}
     assert top == {frozenset(p) for p in planted.copies}
+
+
+def test_similarity_is_the_same_in_every_process(graded_class):
+    """copydetect's k-gram hash is Python's salted hash(); the ranking must not depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    course, _ = graded_class
+    out = course / "hidden_grades" / "01_rnn" / "similarity.json"
+    runs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        subprocess.run([sys.executable, "-m", "autograder", "similarity", "--course", str(course),
+                        "--assignment", "01_rnn", "--quiet"], cwd=REPO, env=env, check=True,
+                       capture_output=True)
+        runs.append(json.loads(out.read_text(encoding="utf-8"))["pairs"])
+    assert runs[0] == runs[1]

@@ -239,9 +239,32 @@ def test_cache_of_another_structure_falls_back_to_the_students_chain(tmp_path):
     fr = r["functions"]["rnn_backward"]
     assert fr["graded_with"].startswith("your cache differs from the documented structure (")
     assert fr["graded_with"].endswith(
-        "so rnn_backward was checked with your own rnn_forward and rnn_step_backward")
+        "so rnn_backward was checked on the cache of your own rnn_forward (its rnn_step_forward "
+        "answered by the reference) and the reference rnn_step_backward")
     assert fr["hints"][0] == fr["graded_with"]
     assert r["functions"]["rnn_step_backward"]["graded_with"] == "reference dependencies"
+
+
+@pytest.mark.parametrize("bug", ["step_backward", "step_forward"])
+def test_list_of_step_caches_still_charges_a_step_bug_to_the_step_function_only(tmp_path, bug):
+    """CS231n's own layout (rnn_forward keeps a list of step caches) must not turn a bug in a
+    step function into a second loss in the correct rnn_backward."""
+    if bug == "step_backward":
+        broken = {"rnn_step_backward": RNN_STEP_BACKWARD.replace("da = dnext_h * (1 - next_h ** 2)", "da = dnext_h")}
+        buggy = "rnn_step_backward"
+    else:
+        broken = {"rnn_step_forward": "def rnn_step_forward(x, prev_h, Wx, Wh, b):\n"
+                  "    next_h = 1 / (1 + np.exp(-(x @ Wx + prev_h @ Wh + b)))\n"
+                  "    return next_h, (x, prev_h, Wx, Wh, next_h)\n"}
+        buggy = "rnn_step_forward"
+    nb = rnn_student(tmp_path, f"list-{bug}", rnn_forward=RNN_FORWARD_LIST_CACHE,
+                     rnn_backward=RNN_BACKWARD_LIST_CACHE, **broken)
+    r = grade(nb, "01_rnn", limits=FAST)
+    fr = r["functions"]
+    assert fr[buggy]["score"] < fr[buggy]["max_score"]
+    for f in ("rnn_forward", "rnn_backward"):
+        assert fr[f]["score"] == fr[f]["max_score"], (f, fr[f]["hints"])
+    assert fr["rnn_backward"]["graded_with"] != "reference dependencies"
 
 
 def test_fallback_chain_charges_the_students_forward_bug(tmp_path):

@@ -104,6 +104,8 @@ def test_late_submission_zero_policy(tmp_path):
     assert row["raw_score"] == FULL == 21.0
     assert row["late_submission_penalty"] == 21.0 and row["score"] == 0.0
     assert summary["late_penalty"] == {"late": 21.0}
+    (g,) = csv.DictReader(open(course / "hidden_grades" / "01_rnn" / "grades.csv", encoding="utf-8"))
+    assert (g["score"], g["raw_score"], g["late_penalty"]) == ("0.0", "21.0", "21.0")   # as nbgrader
     entry = json.loads((course / "hidden_grades" / "01_rnn" / "journal" / "late.json").read_text())
     assert entry["late"] == {"timestamp": "2026-01-09 10:00:00", "due": "2026-01-02 00:00:00",
                              "penalty": 21.0,
