@@ -159,13 +159,40 @@ def _copy_for_formgrader(course: Path, assignment: str, student: str, notebook: 
     timestamp.txt and submission_secret.txt, as nbgrader autograde would."""
     dst = course / "autograded" / student / assignment / expected
     try:
-        report.atomic_write(dst, notebook.read_bytes())
+        report.atomic_write(dst, _readable_notebook(notebook))
         for name in ("timestamp.txt", "submission_secret.txt"):
             src = notebook.parent / name
             if src.is_file():
                 report.atomic_write(dst.parent / name, src.read_bytes())
     except OSError:
         pass
+
+
+def _readable_notebook(notebook: Path) -> bytes:
+    """The submission's bytes; for a notebook that is not valid JSON (a truncated upload), a valid
+    notebook rebuilt from the cells that could be salvaged, with a first cell saying so, so that
+    formgrader and ``nbgrader generate_feedback`` can open what the TA must review."""
+    raw = notebook.read_bytes()
+    try:
+        json.loads(raw.decode("utf-8"))
+        return raw
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        pass
+    import nbformat
+
+    from autograder.notebook import read_cells
+
+    cells, _ = read_cells(notebook)
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        f"**Reconstructed by the autograder:** the submitted `{notebook.name}` is not valid JSON "
+        f"(damaged or truncated). These {len(cells)} cells are what could be salvaged from its "
+        "text; outputs and cell metadata are lost. The submission is flagged for manual review."))
+    for c in cells:
+        make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell}.get(
+            c.cell_type, nbformat.v4.new_raw_cell)
+        nb.cells.append(make(c.source))
+    return nbformat.writes(nb).encode("utf-8")
 
 
 def _remote_grade(path: str, assignment: str, manifest: str | None, limits: dict,

@@ -104,6 +104,12 @@ def test_truncated_notebook_is_flagged_for_manual_review(tmp_path):
     assert entry["needs_manual_review"] is True
     assert any("not valid JSON" in r for r in entry["review_reasons"])
     assert any("manual review" in n for n in entry["result"]["notes"])
+    # formgrader's copy is a valid notebook a TA (and nbgrader generate_feedback) can open
+    import nbformat
+
+    copy = nbformat.read(course / "autograded" / "half" / "01_rnn" / "01_rnn.ipynb", as_version=4)
+    assert "Reconstructed by the autograder" in copy.cells[0].source
+    assert any("def rnn_step_forward" in c.source for c in copy.cells if c.cell_type == "code")
     with Gradebook(summary["db_url"]) as gb:
         assert gb.find_submission("01_rnn", "half").needs_manual_grade
         # "ok" may still wait for its hand-graded answers in formgrader; none of its autograded
