@@ -286,12 +286,29 @@ def _worker(sock: socket.socket, cfg: dict, uid: int) -> None:
         # /proc that shows only its own PID namespace.
         _unshare(CLONE_NEWNS)
         _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
-        for d in ("/tmp", "/dev/shm", "/var/tmp"):
-            if os.path.isdir(d):
-                _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV,
-                       f"size={limits['scratch_mb']}m,mode=700,uid={uid},gid={uid}")
         if cfg.get("pidns"):
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+        for d in ("/tmp", "/dev/shm", "/var/tmp"):
+            if os.path.isdir(d):
+                # Allowlisted folders that live under d (a checkout or venv under /tmp) would be
+                # shadowed by the private scratch: hold them open and bind them back (read-only,
+                # with the covers inside them).
+                under = [dst for _src, dst in cfg.get("binds") or []
+                         if cfg.get("rooted") and dst.startswith(d + "/")]
+                held = [(os.open(dst, os.O_PATH | os.O_CLOEXEC), dst) for dst in under
+                        if os.path.exists(dst)]
+                _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV,
+                       f"size={limits['scratch_mb']}m,mode=700,uid={uid},gid={uid}")
+                for fd, dst in held:
+                    if os.path.isdir(f"/proc/self/fd/{fd}"):
+                        target = _mkdirs("/", dst)
+                    else:
+                        target = os.path.join(_mkdirs("/", os.path.dirname(dst)), os.path.basename(dst))
+                        open(target, "w").close()
+                    _mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC, None)
+                    _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                           None)
+                    os.close(fd)
         scratch = "/tmp"
     else:
         import tempfile

@@ -139,7 +139,13 @@ def test_nothing_of_the_host_is_readable(tmp_path, planted):
 @needs_root
 def test_the_root_is_read_only_and_tmp_is_private(tmp_path):
     """Writing anywhere but the private /tmp fails; /tmp starts empty (another worker's files
-    never show up there)."""
+    never show up there) but for the read-only allowlisted folders that live under /tmp (a
+    checkout or venv there), which are bound back into it."""
+    from autograder.sandbox import allowlist, student_packages
+
+    expected = sorted({dst[len("/tmp/"):].split("/")[0]
+                       for _src, dst in allowlist(tuple(student_packages()))["binds"]
+                       if dst.startswith("/tmp/")})
     code = (
         "def temporal_softmax_loss(x, y, mask):\n"
         "    import os\n"
@@ -150,7 +156,7 @@ def test_the_root_is_read_only_and_tmp_is_private(tmp_path):
         "            wrote.append(path)\n"
         "        except OSError:\n"
         "            pass\n"
-        "    others = [n for n in os.listdir('/tmp') if n not in ('.output', 'mine')]\n"
+        f"    others = [n for n in os.listdir('/tmp') if n not in ('.output', 'mine', *{expected!r})]\n"
         "    open('/tmp/mine', 'w').write('x')\n"
         "    if wrote or others:\n"
         "        raise RuntimeError(f'WROTE {wrote} SAW {others}')\n"
