@@ -178,8 +178,7 @@ def _why(name, got, ref, sym, prep, spec, near=close) -> tuple[str, str | None]:
     """Why an output is wrong: (text, catalogue mistake id or None); ``near`` compares with a
     buggy variant (at float32 precision for a float32 answer)."""
     shape_s = symbolic(ref.shape, sym, prep.case.dims)
-    if np.all(got == 0) and np.any(ref != 0):
-        return "all zeros: is it computed at all?", None
+    zeros = bool(np.all(got == 0) and np.any(ref != 0))
     for mistake_id, hint, outputs in _mistakes(prep, spec):
         value = outputs.get(name)
         if value is None:
@@ -187,8 +186,12 @@ def _why(name, got, ref, sym, prep, spec, near=close) -> tuple[str, str | None]:
         value = np.asarray(value, dtype=np.float64)
         if value.shape != ref.shape or close(value, ref) or not near(got, value):
             continue            # the buggy variant gives the right answer here: no evidence
+        if zeros and not np.any(value):
+            break               # all zeros matches a mistake only by accident: say "zeros"
         where = _time_hint(name, got, ref, sym, spec).lstrip(": ").split(": ")[0]
         return (f"{where}; {hint}" if where else hint), mistake_id
+    if zeros:
+        return "all zeros: is it computed at all?", None
     if ref.size > 1:            # one element: transpose, sign and scale say nothing
         if (ref.ndim == 2 and ref.shape[0] == ref.shape[1] and ref.shape[0] > 1
                 and close(got, ref.T) and not close(ref, ref.T)):

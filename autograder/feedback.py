@@ -38,7 +38,10 @@ body{font-family:system-ui,sans-serif;max-width:62em;margin:2em auto;padding:0 1
 table{border-collapse:collapse;width:100%}td,th{padding:.4em;vertical-align:top;text-align:left;
 border-bottom:1px solid #ccc}.passed{background:#e6f4ea}.partial{background:#fff4e0}
 .failed,.missing,.error{background:#fde8e8}.flag{border:2px solid #b00;padding:.6em;background:#fff0f0}
-code{font-family:ui-monospace,monospace}
+code{font-family:ui-monospace,monospace;overflow-wrap:anywhere}
+.chain{color:#333;font-size:.95em}
+@media (max-width:40em){table,tbody,tr,td,th{display:block;width:auto}tr:first-child{display:none}
+tr{border-bottom:2px solid #999;margin-bottom:.6em}td{border:0;padding:.2em .4em}}
 </style></head><body>
 {% set penalty = (late.penalty or 0) if late else 0 %}
 <h1>{{ fb.assignment }}: {{ "%g"|format(fb.score - penalty) }} / {{ "%g"|format(fb.max_score) }}</h1>
@@ -59,6 +62,9 @@ will check the grade by hand.</p>{% endif %}
 <td>{{ "%g"|format(r.score) }} / {{ "%g"|format(r.max_score) }}</td>
 <td>{{ r.checks_passed }} / {{ r.checks_total }}</td>
 <td><ul>{% for h in r.hints %}<li>{{ h|math }}</li>{% else %}<li>all checks passed</li>{% endfor %}</ul>
+{% if r.chain and r.chain.status != "passed" %}<p class="chain"><strong>Your whole chain</strong> (with
+your own functions that this one calls; information, no points): {{ r.chain.passed }} / {{ r.chain.total }}
+checks.{% for h in r.chain.hints[:3] %} {{ h|math }}{{ "" if h.endswith(".") else "." }}{% endfor %}</p>{% endif %}
 <details><summary>what was tested</summary><p>Visible: {{ r.visible_tests|math }}</p>
 <p>Hidden: {{ r.hidden_tests|math }}</p></details></td></tr>
 {% endfor %}</table>

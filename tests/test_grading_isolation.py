@@ -477,3 +477,15 @@ def test_same_structure_other_values_is_graded_with_the_students_own_chain(tmp_p
                                         "but with your own every check passes")
     assert fr["hints"] == [fr["graded_with"]]
     assert r["functions"]["rnn_step_forward"]["score"] == r["functions"]["rnn_step_forward"]["max_score"]
+
+
+def test_feedback_page_shows_the_whole_chain_and_who_breaks_it(tmp_path):
+    """The student's feedback page (not only the JSON) says that rnn_backward is right on its own
+    and which of their functions breaks the chain."""
+    from autograder import report
+
+    buggy = RNN_STEP_BACKWARD.replace("da = dnext_h * (1 - next_h ** 2)", "da = dnext_h")
+    r = grade(rnn_student(tmp_path, "page", rnn_step_backward=buggy), "01_rnn", limits=FAST)
+    html = report.feedback_html(report.feedback_json(r, "page"))
+    assert "Your whole chain" in html
+    assert "your rnn_step_backward fails its own checks and breaks the chain" in html

@@ -107,10 +107,10 @@ def _embedding_transposed_index(args, douts):
     return {"out": W[x.T].transpose(1, 0, 2)} if x.shape[0] != x.shape[1] else {}
 
 
-def _softmax_loss(x, y, mask, use_mask=True, per="N"):
+def _softmax_loss(x, y, mask, use_mask=True, per="N", axis=2, max_axis=None):
     N, T, V = x.shape
-    p = np.exp(x - x.max(axis=2, keepdims=True))
-    p /= p.sum(axis=2, keepdims=True)
+    p = np.exp(x - x.max(axis=axis if max_axis is None else max_axis, keepdims=True))
+    p /= p.sum(axis=axis, keepdims=True)
     m = mask.astype(float) if use_mask else np.ones(mask.shape)
     logp = np.log(np.take_along_axis(p, y[..., None], axis=2)[..., 0])
     denom = {"N": N, "NT": N * T, "1": 1, "mask": max(m.sum(), 1.0)}[per]
@@ -222,5 +222,9 @@ FUNCTIONS = {
                   Mistake("mean_over_mask", "divided by the number of unmasked steps: the loss is "
                           "averaged over the batch (N) only", lambda a, d: _softmax_loss(*a, per="mask")),
                   Mistake("no_batch_average", "not averaged over the batch: divide the loss and dx by N",
-                          lambda a, d: _softmax_loss(*a, per="1"))]),
+                          lambda a, d: _softmax_loss(*a, per="1")),
+                  Mistake("softmax_wrong_axis", "the softmax must be normalised over the V scores of each "
+                          "step (axis 2), not over time", lambda a, d: _softmax_loss(*a, axis=1, max_axis=2)),
+                  Mistake("softmax_wrong_axis_both", "the softmax (its maximum and its sum) must run over the "
+                          "V scores of each step (axis 2), not over time", lambda a, d: _softmax_loss(*a, axis=1))]),
 }
