@@ -262,6 +262,11 @@ def run_batch(course: str | Path, assignment: str, *, workers: int = 2,
         result["graded_file"] = choice.notebook.relative_to(folder).as_posix()
         result["ignored_files"] = [p.relative_to(folder).as_posix() for p in choice.ignored]
         reasons = review_reasons(choice.notebook)
+        hidden_by_syntax = sorted(f for f, r in result.get("functions", {}).items()
+                                  if any("but that cell has a syntax error" in h for h in r.get("hints", [])))
+        if hidden_by_syntax:
+            reasons.append(f"a syntax error hides {', '.join(hidden_by_syntax)} (scored 0 automatically); "
+                           "look at the cell before releasing the grade")
         try:
             stamp = policy.read_timestamp(folder)
         except late_mod.TimestampError as e:

@@ -89,6 +89,20 @@ def test_choose_notebook_rules(tmp_path):
 
 
 # ----------------------------------------------------------------------------- manual review
+def test_a_function_hidden_by_a_syntax_error_flags_the_submission(tmp_path):
+    """A graded function lost to a syntax error (shared case syntax-error-missing) scores 0, and
+    the submission is flagged so that a person looks at the cell before the grade goes out."""
+    course = course_copy(tmp_path / "c")
+    sub = course / "submitted" / "py2" / "01_rnn" / "01_rnn.ipynb"
+    sub.parent.mkdir(parents=True)
+    shutil.copy(REPO / "tests" / "cases" / "syntax-error-missing" / "01_rnn.ipynb", sub)
+    summary = batch.run_batch(course, "01_rnn", workers=1, progress=False, limits=LIMITS)
+    assert summary["needs_manual_review"] == ["py2"]
+    entry = json.loads((course / "hidden_grades" / "01_rnn" / "journal" / "py2.json").read_text())
+    assert any("syntax error hides rnn_forward" in r for r in entry["review_reasons"])
+    assert entry["result"]["functions"]["rnn_forward"]["score"] == 0.0
+
+
 def test_truncated_notebook_is_flagged_for_manual_review(tmp_path):
     course = course_copy(tmp_path / "c")
     ok = student_notebook(course / "submitted" / "ok" / "01_rnn" / "01_rnn.ipynb", RNN)
