@@ -66,11 +66,16 @@ def load_case(name: str) -> dict[str, Any]:
         prefix = key + "."
         return {k[len(prefix):]: arrays[k] for k in sorted(arrays) if k.startswith(prefix)}
 
+    mistakes = {mid: {"hint": hint,
+                      "outputs": {k[len(f"mistake.{mid}."):]: arrays[k] for k in arrays
+                                  if k.startswith(f"mistake.{mid}.")}}
+                for mid, hint in meta.get("mistakes", {}).items()}
     return {"args": {a: value(f"in.{a}") for a in meta["args"]},
             "douts": [value(f"dout.{d}") for d in meta["douts"]],
             "expected": {o: value(f"out.{o}") for o in meta["outputs"]},
             "returns": meta.get("returns", meta["outputs"]),
-            "time_axis": meta.get("time_axis", {}), "forward": meta.get("forward")}
+            "time_axis": meta.get("time_axis", {}), "forward": meta.get("forward"),
+            "mistakes": mistakes}
 
 
 def _copy(v: Any) -> Any:
@@ -111,7 +116,7 @@ def check_function(name: str, fn: Callable, tol: float = 1e-7) -> None:
     args = _copy(case["args"])
     result = fn(*args.values())
     got = _as_outputs(name, result, case["returns"])
-    check_outputs(name, got, case["expected"], case["time_axis"], tol=tol)
+    check_outputs(name, got, case["expected"], case["time_axis"], tol=tol, mistakes=case["mistakes"])
     _check_untouched(name, args, case["args"])
     print(f"{name}: the public case agrees ({', '.join(case['expected'])})")
 
@@ -129,7 +134,11 @@ def check_backward(name: str, forward: Callable, backward: Callable, tol: float 
         raise AssertionError(f"{case['forward']} must return its outputs and then a cache")
     result = backward(*_copy(case["douts"]), fwd_out[-1])
     got = _as_outputs(name, result, case["returns"])
-    check_outputs(name, got, case["expected"], case["time_axis"], tol=tol)
+    try:
+        check_outputs(name, got, case["expected"], case["time_axis"], tol=tol, mistakes=case["mistakes"])
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n" + _wrap(
+            f"(The cache came from your own {case['forward']}: if its test fails, fix it first.)")) from None
     print(f"{name}: the public case agrees ({', '.join(case['expected'])})")
 
 
@@ -240,13 +249,34 @@ def diagnose(got: Any, want: np.ndarray, time_axis: int | None = None, tol: floa
     return f"rel. error {err:.0e}", f"relative error {err:.1e} (want < {tol:g}); max |diff| {np.max(np.abs(a - w)):.2e}"
 
 
+def known_mistake(got: Mapping[str, Any], wrong: list[str], mistakes: Mapping[str, dict],
+                  tol: float = 1e-7) -> str | None:
+    """The hint of a common mistake whose outputs on the public case are exactly what was
+    returned for every wrong output (``mistakes``: id -> {"hint", "outputs"}, from the fixture);
+    None when no common mistake explains all of them."""
+    for info in mistakes.values():
+        outs = info["outputs"]
+        if not wrong or not set(wrong) <= set(outs):
+            continue
+        try:
+            if all(np.shape(got[o]) == np.shape(outs[o])
+                   and np.allclose(np.asarray(got[o], dtype=np.float64), outs[o], rtol=1e-5, atol=tol)
+                   for o in wrong):
+                return info["hint"]
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
 def check_outputs(name: str, got: Mapping[str, Any], expected: Mapping[str, np.ndarray],
                   time_axis: Mapping[str, int] | None = None, tol: float = 1e-7,
-                  what: str = "the expected value") -> None:
+                  what: str = "the expected value", mistakes: Mapping[str, dict] | None = None) -> None:
     """Compare every output; raise one AssertionError that lists every wrong one with its hint.
 
     got / expected: output name -> value. time_axis: output name -> index of its time axis.
-    The error's first line is at most 64 characters and names the wrong outputs with short hints.
+    mistakes: the fixture's common mistakes; when one explains every wrong output, the message
+    names it. The error's first line is at most 64 characters and names the wrong outputs with
+    short hints.
     """
     __tracebackhide__ = True           # IPython and pytest show the caller's line, not this one
     time_axis = time_axis or {}
@@ -288,6 +318,12 @@ def check_outputs(name: str, got: Mapping[str, Any], expected: Mapping[str, np.n
     n_ok = len(expected) - len(wrong)
     lines = [first, f"{len(wrong)} of {len(expected)} outputs differ from {what} ({n_ok} right):"]
     lines += [_wrap(f"- {o}: {long}") for o, _, long in wrong]
+    hint = known_mistake(got, [o for o, _, _ in wrong], mistakes or {}, tol)
+    if hint:
+        # the first line (the one nbgrader validate keeps) names the mistake itself
+        short = f"{name}: {hint.split(':')[0]}"
+        lines[0] = short if len(short) <= FIRST_LINE else short[: FIRST_LINE - 1] + "…"
+        lines.insert(1, _wrap(f"A common mistake gives exactly these values: {hint}"))
     raise AssertionError("\n".join(lines))
 
 

@@ -205,10 +205,60 @@ def build(spec: Spec) -> dict[str, np.ndarray]:
         else:
             arrays[f"out.{name}"] = np.asarray(value)
             outputs.append(name)
+    mistakes = _mistake_outputs(spec.name, list(args.values()), list(douts.values()), arrays, outputs)
     meta = {"args": list(args), "douts": list(douts), "outputs": outputs, "returns": spec.returns,
-            "time_axis": spec.time_axis, "forward": spec.forward}
+            "time_axis": spec.time_axis, "forward": spec.forward, "mistakes": mistakes}
     arrays["meta"] = np.array(json.dumps(meta))
     return arrays
+
+
+def _catalogue(name: str) -> list:
+    """The hidden tests' catalogued mistakes of function ``name`` (instructor side: used here only
+    to compute what each mistake returns on this public case; no hidden input leaves the judge)."""
+    import importlib.util
+
+    for path in sorted((ROOT / "autograder" / "hidden").glob("[0-9]*.py")):
+        spec = importlib.util.spec_from_file_location(f"_fixture_hidden_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if name in module.FUNCTIONS:
+            return list(module.FUNCTIONS[name].mistakes)
+    return []
+
+
+def _mistake_outputs(name: str, args: list, douts: list, arrays: dict, outputs: list[str]) -> dict:
+    """{mistake id: hint} for the catalogued mistakes that are visible on this public case, and
+    their outputs stored as ``mistake.<id>.<output>`` in ``arrays`` (only the outputs the buggy
+    version gets wrong). A mistake that raises or agrees with the reference here is left out."""
+    found = {}
+    for m in _catalogue(name):
+        try:
+            with np.errstate(all="ignore"):
+                values = m.compute([_copy_arg(a) for a in args], [_copy_arg(d) for d in douts])
+        except Exception:  # noqa: BLE001 - a variant that does not apply to this case
+            continue
+        kept = {}
+        for out, v in values.items():
+            ref = arrays.get(f"out.{out}")
+            v = np.asarray(v)
+            if out in outputs and ref is not None and v.shape == ref.shape and np.all(np.isfinite(v)) \
+                    and not np.allclose(v, ref, rtol=1e-6, atol=1e-9):
+                kept[out] = v
+        if kept:
+            found[m.id] = m.hint
+            for out, v in kept.items():
+                arrays[f"mistake.{m.id}.{out}"] = v
+    return found
+
+
+def _copy_arg(v):
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, dict):
+        return {k: _copy_arg(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return type(v)(_copy_arg(x) for x in v)
+    return v
 
 
 def _bytes(arrays: dict[str, np.ndarray]) -> bytes:

@@ -95,8 +95,9 @@ def test_time_steps_of_a_missing_carry_are_reported():
         checks.check_backward("rnn_backward", S.rnn_forward, no_carry)
     first, *rest = str(info.value).splitlines()
     T = checks.load_case("rnn_backward")["douts"][0].shape[1]
-    assert f"dx wrong at t=0-{T - 2}" in first, first
-    assert "right at the last steps" in " ".join(rest)
+    # a catalogued mistake: its name on the first line, the time steps in the details
+    assert first == "rnn_backward: the gradient from later steps is not added", first
+    assert f"wrong at time steps t=0-{T - 2}" in " ".join(rest) and "right at the last steps" in " ".join(rest)
 
 
 @pytest.mark.parametrize("got,want,hint", [
@@ -125,3 +126,40 @@ def test_checks_is_student_safe():
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not imported & {"solutions", "autograder", "scripts"}, imported
+
+
+def _lstm_step_forward_ifgo(x, prev_h, prev_c, Wx, Wh, b):
+    """A realistic bug: the gate blocks read in PyTorch's order i, f, g, o."""
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+
+    def sig(z):
+        return 1 / (1 + np.exp(-z))
+
+    i, f, g, o = sig(a[:, :H]), sig(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sig(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    return o * np.tanh(next_c), next_c, (x, prev_h, prev_c)
+
+
+def test_a_common_mistake_is_named_on_the_first_line():
+    """The fixture carries the catalogued mistakes' outputs on the public case; a student whose
+    outputs are exactly one of them is told which mistake, on the line nbgrader validate keeps."""
+    with pytest.raises(AssertionError) as err:
+        checks.check_function("lstm_step_forward", _lstm_step_forward_ifgo)
+    first, *rest = str(err.value).splitlines()
+    assert first == "lstm_step_forward: gate blocks in the wrong order" and len(first) <= checks.FIRST_LINE
+    assert "i, f, o, g" in " ".join(rest)
+
+
+def test_a_backward_failure_points_at_the_students_forward():
+    """check_backward builds the cache with the student's forward: say so when it fails."""
+    def forward(*args):
+        return S.lstm_step_forward(*args)
+
+    def backward(dnext_h, dnext_c, cache):
+        out = S.lstm_step_backward(dnext_h, dnext_c, cache)
+        return (-out[0], *out[1:])
+
+    with pytest.raises(AssertionError) as err:
+        checks.check_backward("lstm_step_backward", forward, backward)
+    assert "The cache came from your own lstm_step_forward" in str(err.value)
