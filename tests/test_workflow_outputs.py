@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from test_workflow_cases import course_copy  # the same course copy as the shared cases
 
 from autograder import Limits, batch, feedback, report
 from autograder.submission import choose_notebook, review_reasons
@@ -42,17 +43,6 @@ def notebook(path: Path, *cells: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
     return path
-
-
-def course_copy(root: Path, extra_config: str = "") -> Path:
-    root.mkdir(parents=True)
-    shutil.copytree(REPO / "exercises" / "source" / "01_rnn", root / "source" / "01_rnn")
-    shutil.copy(REPO / "exercises" / "manifest.json", root / "manifest.json")
-    shutil.copy(REPO / "exercises" / "nbgrader_config.py", root / "nbgrader_config.py")
-    if extra_config:
-        with open(root / "nbgrader_config.py", "a") as f:
-            f.write("\n" + extra_config + "\n")
-    return root
 
 
 # ----------------------------------------------------------------------------- choosing
