@@ -90,8 +90,8 @@ def test_sources_are_up_to_date_with_authoring_and_solutions():
 
 def test_every_assignment_trains_checks_and_asks_for_a_derivation():
     """Issue 15: in every assignment the student trains a model with their own code and a test cell
-    checks its outcome; every assignment has a hand-graded written part whose model answer holds a rubric
-    (02's gradient-norm answer is its written part)."""
+    checks its outcome; every assignment has a hand-graded written part (a derivation; 02's is the
+    gradient-norm recursion) whose model answer holds a rubric."""
     manifest = json.loads(mx.MANIFEST.read_text())
     for a in ASSIGNMENTS:
         nb = source_nb(a)
@@ -99,7 +99,7 @@ def test_every_assignment_trains_checks_and_asks_for_a_derivation():
         assert "# The outcome:" in code, f"{a}: no visible test on a training run's outcome"
         assert manifest[a]["manual"], f"{a}: no hand-graded answer"
         for cell, meta in nbgrader_cells(nb):
-            if cell.cell_type == "markdown" and meta.get("solution") and a != "02_bptt":
+            if cell.cell_type == "markdown" and meta.get("solution"):
                 assert "Rubric" in cell.source, f"{a}: {meta['grade_id']} has no rubric"
 
 
