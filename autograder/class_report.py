@@ -171,7 +171,7 @@ def _histogram_svg(scores: list[float], max_score: float, title: str, wide: bool
     import matplotlib.pyplot as plt
 
     plt.rcParams["svg.fonttype"] = "none"
-    fig, ax = plt.subplots(figsize=(6.4, 2.6) if wide else (3.2, 2.0), dpi=100)
+    fig, ax = plt.subplots(figsize=(4.2, 2.4) if wide else (3.2, 2.0), dpi=100)
     bins = min(20, max(4, int(max_score * 2) if max_score else 4))
     ax.hist(scores, bins=bins, range=(0, max(max_score, 1e-9)), color="#1f5fa8",
             edgecolor="white")
@@ -215,6 +215,8 @@ PAGE = """<!doctype html>
  .card{border:1px solid #ddd;border-radius:6px;padding:.5rem .8rem}
  .bar{background:#1f5fa8;height:.7rem;display:inline-block;vertical-align:middle}
  .blind{color:#8a3b00} .wrap{overflow-x:auto} summary{cursor:pointer;font-weight:600}
+ figure{margin:0}
+ @media (max-width:30em){.opt{display:none} td,th{padding:.2rem .25rem} body{font-size:15px}}
  input[type=search]{font-size:1rem;padding:.3rem;width:100%;max-width:20rem;box-sizing:border-box}
 </style></head><body>
 <h1>Class report: {{ s.assignment }}</h1>
@@ -225,14 +227,14 @@ points, median {{ fmt(s.total.median) }}; {{ pct(s.total.full_share) }} full mar
 <figure>{{ total_svg|safe }}<figcaption>Distribution of the assignment's total score.</figcaption></figure>
 
 <h2>Where points were lost</h2>
-<div class="wrap"><table>
-<tr><th>function</th><th class="num">max</th><th class="num">mean</th><th class="num">median</th>
-<th class="num">full</th><th class="num">zero</th><th class="num">lost points</th>
+<div class="wrap" tabindex="0" role="region" aria-label="points lost per function"><table>
+<tr><th>function</th><th class="num">max</th><th class="num">mean</th><th class="num opt">median</th>
+<th class="num">full</th><th class="num opt">zero</th><th class="num">lost</th>
 <th class="num">not explained</th></tr>
 {% for f, d in s.functions.items() %}
 <tr><td><a href="#fn-{{ f }}"><code>{{ f }}</code></a></td><td class="num">{{ fmt(d.max_score) }}</td>
-<td class="num">{{ fmt(d.mean) }}</td><td class="num">{{ fmt(d.median) }}</td>
-<td class="num">{{ pct(d.full_share) }}</td><td class="num">{{ pct(d.zero_share) }}</td>
+<td class="num">{{ fmt(d.mean) }}</td><td class="num opt">{{ fmt(d.median) }}</td>
+<td class="num">{{ pct(d.full_share) }}</td><td class="num opt">{{ pct(d.zero_share) }}</td>
 <td class="num">{{ d.lost_points }}</td><td class="num">{{ d.unexplained }}</td></tr>
 {% endfor %}</table></div>
 
