@@ -274,7 +274,8 @@ def _highlight(code: str, slices) -> str:
         from markupsafe import escape
 
         return str(escape(code))
-    out, _ = highlight_overlap(code, np.asarray(slices), "<mark>", "</mark>", escape_html=True)
+    # only the shared passages with a few lines around them (the rest is "...")
+    out, _ = highlight_overlap(code, np.asarray(slices), "<mark>", "</mark>", truncate=4, escape_html=True)
     return out
 
 
