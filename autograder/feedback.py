@@ -62,9 +62,10 @@ will check the grade by hand.</p>{% endif %}
 <td>{{ "%g"|format(r.score) }} / {{ "%g"|format(r.max_score) }}</td>
 <td>{{ r.checks_passed }} / {{ r.checks_total }}</td>
 <td><ul>{% for h in r.hints %}<li>{{ h|math }}</li>{% else %}<li>all checks passed</li>{% endfor %}</ul>
-{% if r.chain and r.chain.status != "passed" %}<p class="chain"><strong>Your whole chain</strong> (with
-your own functions that this one calls; information, no points): {{ r.chain.passed }} / {{ r.chain.total }}
-checks.{% for h in r.chain.hints[:3] %} {{ h|math }}{{ "" if h.endswith(".") else "." }}{% endfor %}</p>{% endif %}
+{% set chain = r.get("chain") %}{% if chain and chain.status != "passed" %}<p class="chain">
+<strong>Your whole chain</strong> (with
+your own functions that this one calls; information, no points): {{ chain.passed }} / {{ chain.total }}
+checks.{% for h in chain.hints[:3] %} {{ h|math }}{{ "" if h.endswith(".") else "." }}{% endfor %}</p>{% endif %}
 <details><summary>what was tested</summary><p>Visible: {{ r.visible_tests|math }}</p>
 <p>Hidden: {{ r.hidden_tests|math }}</p></details></td></tr>
 {% endfor %}</table>
