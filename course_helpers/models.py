@@ -203,7 +203,30 @@ class ShapesEncoder(nn.Module):
         return out[..., : self.n_colors + 1], out[..., self.n_colors + 1 :]
 
 
-class AttentionCaptioner(nn.Module):
+class _NamedNumpyParams:
+    """numpy_params / load_numpy_params for a model whose weights are the attributes listed in
+    ``PARAM_NAMES`` (the names of the numpy captioning model)."""
+
+    PARAM_NAMES: tuple[str, ...] = ()
+
+    def numpy_params(self) -> dict[str, np.ndarray]:
+        """The weights as float64 numpy arrays, named as in the numpy captioning model."""
+        return {name: _to_np(getattr(self, name)) for name in self.PARAM_NAMES}
+
+    @torch.no_grad()
+    def load_numpy_params(self, p: dict[str, np.ndarray]):
+        """Copy ``p[name]`` into every weight; raises ValueError naming a weight of another shape."""
+        for name in self.PARAM_NAMES:
+            target = getattr(self, name)
+            value = torch.as_tensor(np.asarray(p[name]), dtype=target.dtype)
+            if value.shape != target.shape:
+                raise ValueError(f"load_numpy_params: {name} must have shape "
+                                 f"{tuple(target.shape)}, got {tuple(value.shape)}")
+            target.copy_(value)
+        return self
+
+
+class AttentionCaptioner(_NamedNumpyParams, nn.Module):
     """LSTM caption decoder with additive (Bahdanau / Xu et al. 2015) attention.
 
     The parameters carry the names and shapes of the course's numpy captioning model, and the
@@ -332,27 +355,13 @@ class AttentionCaptioner(nn.Module):
                 break
         return captions, alphas
 
-    def numpy_params(self) -> dict[str, np.ndarray]:
-        """The weights as float64 numpy arrays, named as in the numpy captioning model."""
-        return {name: _to_np(getattr(self, name)) for name in self.PARAM_NAMES}
-
-    @torch.no_grad()
-    def load_numpy_params(self, p: dict[str, np.ndarray]) -> AttentionCaptioner:
-        for name in self.PARAM_NAMES:
-            target = getattr(self, name)
-            value = torch.as_tensor(np.asarray(p[name]), dtype=target.dtype)
-            if value.shape != target.shape:
-                raise ValueError(f"load_numpy_params: {name} must have shape "
-                                 f"{tuple(target.shape)}, got {tuple(value.shape)}")
-            target.copy_(value)
-        return self
 
 
 # ---------------------------------------------------------------------------- captioning baselines
 # Added for chapter 5's comparison "what does attention buy?" (scripts/train_captioner_noattn.py).
 
 
-class NoAttentionCaptioner(nn.Module):
+class NoAttentionCaptioner(_NamedNumpyParams, nn.Module):
     """LSTM caption decoder without attention: the image enters once, as the first hidden state.
 
     The design of the lecture and of CS231n assignment 3 (image feature -> h_0, then a language
@@ -429,19 +438,6 @@ class NoAttentionCaptioner(nn.Module):
                               reduction="none").reshape(captions_out.shape)
         return (nll * mask).sum() / captions.shape[0]
 
-    def numpy_params(self) -> dict[str, np.ndarray]:
-        return {name: _to_np(getattr(self, name)) for name in self.PARAM_NAMES}
-
-    @torch.no_grad()
-    def load_numpy_params(self, p: dict[str, np.ndarray]) -> NoAttentionCaptioner:
-        for name in self.PARAM_NAMES:
-            target = getattr(self, name)
-            value = torch.as_tensor(np.asarray(p[name]), dtype=target.dtype)
-            if value.shape != target.shape:
-                raise ValueError(f"load_numpy_params: {name} must have shape "
-                                 f"{tuple(target.shape)}, got {tuple(value.shape)}")
-            target.copy_(value)
-        return self
 
 
 class UniformAttentionCaptioner(AttentionCaptioner):
